@@ -1,0 +1,30 @@
+"""Invoice Bridge: invoices, customers, payments and credit notes into accounting ledgers."""
+
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+
+from bridge import settings
+
+__version__ = "0.1.0"
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app from BRIDGE_* settings, with `config` (keys without the prefix) on top."""
+    values = settings.from_environment()
+    values.update(config or {})
+    instance_path = os.path.abspath(values.get("INSTANCE_PATH") or "instance")
+    app = Flask(__name__, instance_path=instance_path)
+    app.config.update(values)
+    app.config["MAX_CONTENT_LENGTH"] = settings.MAX_BODY_BYTES
+    app.json.sort_keys = False
+
+    from bridge import api, store
+    from bridge.sync import queue
+
+    store.init_app(app)
+    queue.init_app(app)
+    api.init_app(app)
+    return app

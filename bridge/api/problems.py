@@ -1,0 +1,111 @@
+"""RFC 9457 problem documents: the one place where errors become HTTP responses."""
+
+from __future__ import annotations
+
+import logging
+
+import orjson
+from flask import Response
+from marshmallow import Schema, fields
+from werkzeug.exceptions import HTTPException
+
+from bridge import errors
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+HTTP_CLASSES = {
+    400: errors.BadRequest, 401: errors.Unauthorized, 404: errors.NotFound, 409: errors.Conflict,
+    413: errors.PayloadTooLarge, 422: errors.ValidationFailed, 429: errors.TooManyRequests,
+    503: errors.DependencyDown,
+}
+
+
+class FieldProblemSchema(Schema):
+    """One field that failed, by its path in the body."""
+
+    field = fields.String(required=True, metadata={"example": "lines[2].unit_price"})
+    message = fields.String(required=True)
+
+
+class ProblemSchema(Schema):
+    """An RFC 9457 problem document."""
+
+    type = fields.String(required=True, metadata={"example": errors.PROBLEM_BASE + "validation"})
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String(required=True)
+    errors = fields.List(fields.Nested(FieldProblemSchema))
+
+
+def field_path(parts: list) -> str:
+    """`["lines", 2, "unit_price"]` -> `lines[2].unit_price`."""
+    path = ""
+    for part in parts:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += ("." if path else "") + str(part)
+    return path or "body"
+
+
+def flatten(messages, prefix: list | None = None) -> list[dict]:
+    """marshmallow's nested messages as a flat list of {field, message}."""
+    prefix = prefix or []
+    if isinstance(messages, dict):
+        out = []
+        for key, value in messages.items():
+            key = int(key) if isinstance(key, str) and key.isdigit() else key
+            out.extend(flatten(value, prefix + ([] if key == "_schema" else [key])))
+        return out
+    if isinstance(messages, (list, tuple)) and all(isinstance(m, str) for m in messages):
+        return [{"field": field_path(prefix), "message": message} for message in messages]
+    if isinstance(messages, (list, tuple)):
+        return [item for message in messages for item in flatten(message, prefix)]
+    return [{"field": field_path(prefix), "message": str(messages)}]
+
+
+def problem(error: errors.BridgeError) -> Response:
+    """The problem document for a BridgeError."""
+    body = {"type": error.type, "title": error.title, "status": error.status, "detail": error.detail}
+    if error.errors:
+        body["errors"] = error.errors
+    response = Response(orjson.dumps(body), status=error.status, mimetype=PROBLEM_JSON)
+    for name, value in error.headers.items():
+        response.headers[name] = str(value)
+    return response
+
+
+def from_http_exception(exc: HTTPException) -> Response:
+    """A werkzeug or flask-smorest error as a problem document."""
+    status = exc.code or 500
+    cls = HTTP_CLASSES.get(status)
+    data = getattr(exc, "data", None) or {}
+    detail = data.get("message") or exc.description
+    field_errors = flatten(data["messages"]) if "messages" in data else []
+    if cls is None:
+        error = errors.BridgeError(detail)
+        error.status, error.slug, error.title = status, f"http-{status}", exc.name
+    else:
+        error = cls(detail, errors=field_errors)
+    if status == 413:
+        error.detail = "The body is over the 1 MB limit."
+    if status == 405:
+        error.headers["Allow"] = ", ".join(exc.valid_methods or [])
+    return problem(error)
+
+
+def from_unexpected(exc: Exception) -> Response:
+    """Anything unplanned: logged, answered as a 500 problem without internals."""
+    if isinstance(exc, HTTPException):
+        return from_http_exception(exc)
+    log.exception("unhandled error")
+    return problem(errors.BridgeError("An unexpected error occurred; it has been logged."))
+
+
+def init_app(app) -> None:
+    """Route every error through the problem document."""
+    app.register_error_handler(errors.BridgeError, problem)
+    app.register_error_handler(HTTPException, from_http_exception)
+    app.register_error_handler(Exception, from_unexpected)

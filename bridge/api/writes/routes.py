@@ -1,0 +1,130 @@
+"""Writes to a ledger (202 + the operation) and reads of what the ledger holds."""
+
+from __future__ import annotations
+
+from flask import Response, current_app, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from bridge import errors
+from bridge.api import common
+from bridge.api.auth import principal
+from bridge.api.docs import errors_doc, post_doc
+from bridge.api.idempotency import body_hash, key_from_request, route_scope
+from bridge.api.writes.schemas import InvoiceListSchema, InvoiceSearchSchema, LedgerInvoiceSchema
+from bridge.schemas import CreditNoteSchema, FullCustomerSchema, InvoiceSchema, PaymentSchema, VoidSchema
+from bridge.schemas.operation import OperationSchema
+from bridge.sync import ingest, plan, queue, reads
+
+blp = Blueprint("writes", __name__, url_prefix="/v1/connections",
+                description="Invoices, payments, credit notes and customers, written to the ledger")
+
+SCHEMAS = {"invoice": InvoiceSchema(), "payment": PaymentSchema(), "credit_note": CreditNoteSchema(),
+           "customer": FullCustomerSchema()}
+
+
+def submit(connection_id: str, kind: str) -> Response:
+    """Validate, queue the operations in the outbox, answer 202 with the first one."""
+    caller = principal()
+    facts = ingest.connection_facts(caller.account_id, connection_id)
+    raw = common.parse_json()
+    data = common.load_body(SCHEMAS[kind], raw)
+    ops = plan.PLANS[kind](facts.provider, data, raw)
+    return _accept(caller.account_id, connection_id, ops)
+
+
+def _accept(account_id: str, connection_id: str, ops: list) -> Response:
+    """Commit the operations with the Idempotency-Key and wake the relay."""
+    key = key_from_request()
+    accepted = ingest.accept(account_id, connection_id, ops, route=route_scope(), idempotency_key=key,
+                             body_hash=body_hash() if key else None)
+    if not accepted.replayed:
+        queue.wake_relay()
+    response = Response(accepted.body, status=accepted.status,
+                        mimetype="application/problem+json" if accepted.status >= 400 else "application/json")
+    if accepted.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+@blp.route("/<connection_id>/invoices")
+class Invoices(MethodView):
+    """Invoices of one connection."""
+
+    @blp.doc(**post_doc("upsertInvoice", InvoiceSchema))
+    @blp.response(202, OperationSchema)
+    @errors_doc(blp, 400, 401, 404, 409, 413, 422)
+    def post(self, connection_id):
+        """Create or update an invoice (with its payments)
+
+        Upserts by `external_id`. The invoice and each of its `payments[]` become operations,
+        applied in order; the answer is the invoice's operation, its payments in `related`.
+        """
+        return submit(connection_id, "invoice")
+
+    @blp.doc(operationId="findInvoices")
+    @blp.arguments(InvoiceSearchSchema, location="query")
+    @blp.response(200, InvoiceListSchema)
+    @errors_doc(blp, 401, 404, 422, 503)
+    def get(self, args, connection_id):
+        """Find invoices in the ledger
+
+        Searches the ledger itself (by number, customer or status), normalized, newest first.
+        """
+        connection = reads.owned_connection(principal().account_id, connection_id)
+        return {"data": reads.find_invoices(current_app._get_current_object(), connection, args), "next": None}
+
+
+@blp.route("/<connection_id>/invoices/<external_id>")
+class InvoiceByExternalId(MethodView):
+    """One invoice, as the ledger holds it now."""
+
+    @blp.doc(operationId="getInvoice")
+    @blp.response(200, LedgerInvoiceSchema)
+    @errors_doc(blp, 401, 404, 503)
+    def get(self, connection_id, external_id):
+        """Read an invoice back from the ledger"""
+        connection = reads.owned_connection(principal().account_id, connection_id)
+        return reads.get_invoice(current_app._get_current_object(), connection, external_id)
+
+
+@blp.route("/<connection_id>/invoices/<external_id>/void")
+class InvoiceVoid(MethodView):
+    """Voiding an invoice."""
+
+    @blp.doc(**post_doc("voidInvoice"))
+    @blp.doc(requestBody={"required": False, "content": {"application/json": {"schema": VoidSchema}}})
+    @blp.response(202, OperationSchema)
+    @errors_doc(blp, 400, 401, 404, 409, 422)
+    def post(self, connection_id, external_id):
+        """Void an invoice
+
+        Queued after every earlier write of the same invoice.
+        """
+        caller = principal()
+        facts = ingest.connection_facts(caller.account_id, connection_id)
+        raw = common.load_body(VoidSchema()) if request.get_data(cache=True) else {}
+        if len(external_id) > 255:
+            raise errors.NotFound("No such invoice.")
+        return _accept(caller.account_id, connection_id, plan.plan_void(facts.provider, external_id, raw))
+
+
+def _write_route(path: str, kind: str, schema, operation_id: str, summary: str):
+    """A POST route that queues one kind of object."""
+
+    def post(self, connection_id):
+        return submit(connection_id, kind)
+
+    post.__doc__ = summary
+    post = blp.doc(**post_doc(operation_id, schema))(blp.response(202, OperationSchema)(
+        errors_doc(blp, 400, 401, 404, 409, 413, 422)(post)))
+    view = type(f"{kind.title().replace('_', '')}Writes", (MethodView,), {"post": post, "__doc__": summary})
+    blp.route(path)(view)
+
+
+_write_route("/<connection_id>/payments", "payment", PaymentSchema,
+             "recordPayment", "Record a payment against an invoice")
+_write_route("/<connection_id>/credit-notes", "credit_note", CreditNoteSchema,
+             "upsertCreditNote", "Create a credit note (and allocate it to invoices)")
+_write_route("/<connection_id>/customers", "customer", FullCustomerSchema,
+             "upsertCustomer", "Create or update a customer")

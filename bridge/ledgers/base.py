@@ -1,0 +1,189 @@
+"""The adapter contract every ledger implements, and the registry of ledgers by name.
+
+A ledger package knows its vendor and `bridge.schemas`; nothing of routes, the store or the
+sync engine. Tokens reach it through `TokenSource`, handed in by `bridge.sync`.
+Normalized objects are the plain dicts `bridge.schemas` loads (Decimal amounts, `date` dates).
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Protocol
+
+LEDGERS = {
+    "quickbooks": "bridge.ledgers.quickbooks",
+}
+"""Ledger name -> package exposing `Adapter` (a Ledger subclass) and `OAuth` (an OAuthProvider)."""
+
+
+class UnknownLedger(KeyError):
+    """No ledger of that name."""
+
+
+@dataclass
+class Token:
+    """An OAuth token set, as stored (encrypted) on a connection."""
+
+    access_token: str
+    refresh_token: str | None
+    expires_at: float
+    refresh_expires_at: float | None = None
+    extra: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        """The JSON-safe form stored encrypted."""
+        return {"access_token": self.access_token, "refresh_token": self.refresh_token,
+                "expires_at": self.expires_at, "refresh_expires_at": self.refresh_expires_at,
+                "extra": self.extra}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Token":
+        """Rebuild a token from its stored form."""
+        return cls(data["access_token"], data.get("refresh_token"), float(data["expires_at"]),
+                   data.get("refresh_expires_at"), data.get("extra") or {})
+
+
+class TokenSource(Protocol):
+    """How an adapter gets a usable access token; implemented by `bridge.sync.tokens`."""
+
+    def current(self) -> Token:
+        """A token that is not about to expire (refreshing it first if needed)."""
+
+    def refreshed(self, stale: Token) -> Token:
+        """A token newer than `stale` (after a 401): refreshed once across all workers."""
+
+
+class Exchange(Protocol):
+    """Receives each HTTP exchange with the ledger, already redacted, for the sync log."""
+
+    def __call__(self, request: dict, response: dict | None) -> None:
+        """Record one exchange."""
+
+
+@dataclass
+class LedgerRef:
+    """What the bridge remembers of an object it wrote: the ledger's id and extras."""
+
+    ledger_id: str
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass
+class Written:
+    """The result of one write: the ledger id, the normalized object read back, warnings."""
+
+    ledger_id: str
+    object: dict = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass
+class Context:
+    """Everything an adapter needs for one connection."""
+
+    tenant_id: str
+    tokens: TokenSource
+    settings: dict
+    mapping: dict = field(default_factory=dict)
+    record: Exchange | None = None
+    tenant_extra: dict = field(default_factory=dict)
+
+
+class Ledger:
+    """Uniform verbs over one ledger connection. Unsupported verbs raise NotImplementedError."""
+
+    name = "base"
+    capabilities: tuple[str, ...] = ()
+
+    def __init__(self, context: Context):
+        self.context = context
+
+    # Writes take a `request_key`: the operation's stable idempotency key, reused on every retry.
+    def upsert_customer(self, customer: dict, existing: LedgerRef | None, request_key: str) -> Written:
+        """Find or create (or update) a customer."""
+        raise NotImplementedError(f"upsert_customer not implemented for {self.name}")
+
+    def upsert_invoice(self, invoice: dict, customer: LedgerRef, existing: LedgerRef | None,
+                       request_key: str) -> Written:
+        """Create the invoice, or update the one already written."""
+        raise NotImplementedError(f"upsert_invoice not implemented for {self.name}")
+
+    def record_payment(self, payment: dict, invoice: LedgerRef, customer: LedgerRef,
+                       existing: LedgerRef | None, request_key: str) -> Written:
+        """Record a payment applied to an invoice."""
+        raise NotImplementedError(f"record_payment not implemented for {self.name}")
+
+    def upsert_credit_note(self, credit_note: dict, customer: LedgerRef,
+                           allocations: list[tuple[dict, LedgerRef]], existing: LedgerRef | None,
+                           request_key: str) -> Written:
+        """Create a credit note and allocate it to invoices."""
+        raise NotImplementedError(f"upsert_credit_note not implemented for {self.name}")
+
+    def void_invoice(self, invoice: LedgerRef, request_key: str) -> Written:
+        """Void an invoice."""
+        raise NotImplementedError(f"void_invoice not implemented for {self.name}")
+
+    def get_invoice(self, invoice: LedgerRef) -> dict:
+        """The invoice as the ledger holds it now, normalized."""
+        raise NotImplementedError(f"get_invoice not implemented for {self.name}")
+
+    def find_invoices(self, number: str | None = None, customer: LedgerRef | None = None,
+                      limit: int = 50) -> list[dict]:
+        """Invoices as the ledger holds them, normalized, newest first."""
+        raise NotImplementedError(f"find_invoices not implemented for {self.name}")
+
+    def tenant_info(self) -> dict:
+        """The company or organisation behind the connection: `{id, name, country, ...}`."""
+        raise NotImplementedError(f"tenant_info not implemented for {self.name}")
+
+
+def money(value: Any) -> Decimal:
+    """A ledger amount as Decimal; a float here means JSON was parsed without parse_float=Decimal."""
+    if isinstance(value, float):
+        raise TypeError("float amount: parse ledger JSON with parse_float=Decimal")
+    return Decimal(str(value)) if value is not None else Decimal("0")
+
+
+class OAuthProvider:
+    """A ledger's OAuth2 facts (UPPER_CASE) and the few calls the bridge makes with them."""
+
+    NAME = "base"
+    SCOPES: tuple[str, ...] = ()
+    PKCE = False
+    AUTHORIZE_URL = TOKEN_URL = REVOKE_URL = API_BASE_URL = ""
+
+    def __init__(self, settings: dict):
+        """`settings`: client_id, client_secret and optional *_url overrides (lower-case keys)."""
+        self.settings = settings
+
+    def url(self, kind: str) -> str:
+        """The configured URL of `kind` (authorize, token, revoke, api_base), else the real one."""
+        return self.settings.get(f"{kind}_url") or getattr(self, f"{kind.upper()}_URL")
+
+    def authorization_url(self, redirect_uri: str, state: str, code_verifier: str | None = None) -> str:
+        """Where to send the browser to grant access."""
+        raise NotImplementedError
+
+    def exchange(self, code: str, redirect_uri: str, callback_args: dict,
+                 code_verifier: str | None = None) -> tuple[Token, dict]:
+        """Trade the callback's code for a token; also returns tenant facts (`tenant_id`, ...)."""
+        raise NotImplementedError
+
+    def refresh(self, token: Token) -> Token:
+        """A new token set; raises ReauthRequired on invalid_grant."""
+        raise NotImplementedError
+
+    def revoke(self, token: Token) -> None:
+        """Revoke the grant at the ledger."""
+        raise NotImplementedError
+
+
+def load(name: str):
+    """The ledger package registered under `name`."""
+    try:
+        return importlib.import_module(LEDGERS[name])
+    except KeyError as exc:
+        raise UnknownLedger(name) from exc

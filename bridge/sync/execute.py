@@ -1,0 +1,154 @@
+"""One operation against its ledger: load the input, resolve references, call the adapter."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask import Flask
+
+from bridge import errors
+from bridge.ledgers.base import Ledger, LedgerRef, Written
+from bridge.schemas import CreditNoteSchema, CustomerSchema, InvoiceSchema, PaymentSchema
+from bridge.store.models import Connection, LedgerObject, Operation, utcnow
+from bridge.sync.adapters import adapter_for
+
+SCHEMAS = {"invoice": InvoiceSchema(), "payment": PaymentSchema(), "credit_note": CreditNoteSchema(),
+           "customer": CustomerSchema()}
+DUPLICATE_NAME = "6240"
+
+
+class Run:
+    """The state of one operation's run: app, session, adapter."""
+
+    def __init__(self, app: Flask, db, op: Operation, adapter: Ledger):
+        self.app, self.db, self.op, self.adapter = app, db, op, adapter
+
+    def ref(self, obj: str, external_id: str) -> LedgerRef | None:
+        """What we remember of an object we wrote to this connection."""
+        row = self.db.get(LedgerObject, (self.op.connection_id, obj, external_id))
+        return LedgerRef(row.ledger_id, dict(row.extra or {})) if row else None
+
+    def remember(self, obj: str, external_id: str, ledger_id: str, extra: dict | None = None) -> None:
+        """Store (or update) our external id -> ledger id, committed at once."""
+        key = (self.op.connection_id, obj, external_id)
+        row = self.db.get(LedgerObject, key)
+        if row is None:
+            self.db.add(LedgerObject(connection_id=key[0], object=obj, external_id=external_id,
+                                     ledger_id=ledger_id, extra=extra or {}, operation_id=self.op.id))
+        else:
+            row.ledger_id, row.extra, row.operation_id, row.updated_at = ledger_id, extra or {}, self.op.id, utcnow()
+        self.db.commit()
+
+    def key(self, suffix: str = "") -> str:
+        """The operation's ledger idempotency key, with a suffix per step."""
+        return self.op.request_key + (f"-{suffix}" if suffix else "")
+
+
+def _customer_hash(customer: dict) -> str:
+    """A fingerprint of what we last sent for a customer (unchanged: no write)."""
+    return hashlib.sha256(json.dumps(customer, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def ensure_customer(run: Run, customer: dict, *, force: bool = False) -> LedgerRef:
+    """The customer's ledger ref: known, or found-or-created (updated when it changed)."""
+    external_id = customer["external_id"]
+    existing = run.ref("customer", external_id)
+    if set(customer) - {"external_id"} == set():
+        if existing is None:
+            raise errors.LedgerRejected("Unknown customer.", errors=[{
+                "field": "customer.external_id", "code": "unknown_customer",
+                "message": "No customer with this external_id has been sent to this ledger; send it in full."}])
+        return existing
+    digest = _customer_hash(customer)
+    if existing is not None and existing.extra.get("hash") == digest and not force:
+        return existing
+    try:
+        written = run.adapter.upsert_customer(customer, existing, run.key("c"))
+    except errors.LedgerRejected as exc:
+        if not any(e.get("code") == DUPLICATE_NAME for e in exc.errors) or existing is not None:
+            raise
+        # Another worker created the same customer a moment ago: the retry finds it by name.
+        written = run.adapter.upsert_customer(customer, None, run.key("c2"))
+    run.remember("customer", external_id, written.ledger_id, {"hash": digest, **written.extra})
+    return LedgerRef(written.ledger_id, {"hash": digest, **written.extra})
+
+
+def _invoice_ref(run: Run, external_id: str, field: str) -> LedgerRef:
+    """An invoice we wrote, or a rejection naming the field that refers to it."""
+    ref = run.ref("invoice", external_id)
+    if ref is None:
+        raise errors.LedgerRejected("Unknown invoice.", errors=[{
+            "field": field, "code": "unknown_invoice",
+            "message": f"Invoice {external_id!r} has not reached this ledger (its operation failed or was never sent)."}])
+    return ref
+
+
+def upsert_invoice(run: Run, data: dict) -> Written:
+    """The customer first, then the invoice."""
+    customer = ensure_customer(run, data["customer"])
+    written = run.adapter.upsert_invoice(data, customer, run.ref("invoice", data["external_id"]), run.key())
+    run.remember("invoice", data["external_id"], written.ledger_id, {
+        **written.extra, "customer_ledger_id": customer.ledger_id,
+        "customer_external_id": data["customer"]["external_id"]})
+    return written
+
+
+def void_invoice(run: Run, data: dict) -> Written:
+    """Void an invoice we wrote."""
+    ref = _invoice_ref(run, run.op.external_id, "external_id")
+    written = run.adapter.void_invoice(ref, run.key())
+    run.remember("invoice", run.op.external_id, ref.ledger_id, {**ref.extra, **written.extra, "voided": True})
+    return written
+
+
+def record_payment(run: Run, data: dict) -> Written:
+    """A payment applied to an invoice we wrote."""
+    invoice = _invoice_ref(run, data["invoice_external_id"], "invoice_external_id")
+    customer = LedgerRef(invoice.extra.get("customer_ledger_id", ""), {})
+    written = run.adapter.record_payment(data, invoice, customer, run.ref("payment", data["external_id"]), run.key())
+    run.remember("payment", data["external_id"], written.ledger_id,
+                 {**written.extra, "invoice_external_id": data["invoice_external_id"]})
+    return written
+
+
+def upsert_credit_note(run: Run, data: dict) -> Written:
+    """A credit note, allocated to invoices we wrote."""
+    customer = ensure_customer(run, data["customer"])
+    allocations = [(allocation, _invoice_ref(run, allocation["invoice_external_id"], f"allocations[{index}].invoice_external_id"))
+                   for index, allocation in enumerate(data.get("allocations") or [])]
+    written = run.adapter.upsert_credit_note(data, customer, allocations, run.ref("credit_note", data["external_id"]),
+                                             run.key())
+    run.remember("credit_note", data["external_id"], written.ledger_id, written.extra)
+    return written
+
+
+def upsert_customer(run: Run, data: dict) -> Written:
+    """A customer on its own."""
+    ref = ensure_customer(run, data, force=True)
+    return Written(ledger_id=ref.ledger_id)
+
+
+ACTIONS = {("invoice", "upsert"): upsert_invoice, ("invoice", "void"): void_invoice,
+           ("payment", "upsert"): record_payment, ("credit_note", "upsert"): upsert_credit_note,
+           ("customer", "upsert"): upsert_customer}
+
+
+def load_input(op: Operation) -> dict:
+    """The operation's stored input, validated again into Decimals and dates."""
+    raw = json.loads(op.payload, parse_float=Decimal)
+    if op.action == "void":
+        return raw
+    raw.pop("payments", None) if op.object == "invoice" else None
+    data = SCHEMAS[op.object].load(raw)
+    return data
+
+
+def perform(app: Flask, op: Operation, record) -> Written:
+    """Run the operation's action against its ledger."""
+    with app.extensions["bridge.sessions"]() as db:
+        connection = db.execute(sa.select(Connection).where(Connection.id == op.connection_id)).scalar_one()
+        run = Run(app, db, op, adapter_for(app, connection, record))
+        return ACTIONS[(op.object, op.action)](run, load_input(op))

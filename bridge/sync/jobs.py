@@ -1,0 +1,166 @@
+"""RQ jobs. They take ids, load what they need, and are safe to run twice."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import orjson
+import sqlalchemy as sa
+from flask import Flask, current_app
+from sqlalchemy.orm import aliased
+
+from bridge import errors
+from bridge.schemas.operation import UNFINISHED
+from bridge.store.models import Attempt, Connection, Operation, utcnow
+from bridge.sync import execute, queue
+from bridge.sync.tokens import mark_needs_reauth
+
+log = logging.getLogger(__name__)
+
+LEASE_SECONDS = 300
+"""A running operation whose worker vanished is picked up again after this."""
+MAX_BACKOFF_SECONDS = 3600
+
+
+def config_value(app: Flask, name: str, default):
+    """An engine tunable (tests shorten them)."""
+    return app.config.get(name, default)
+
+
+def blocked_by_earlier():
+    """SQL: an earlier unfinished operation on the same object (or its parent) exists."""
+    earlier = aliased(Operation)
+    return sa.exists().where(
+        earlier.connection_id == Operation.connection_id, earlier.seq < Operation.seq,
+        earlier.status.in_(UNFINISHED),
+        sa.or_(earlier.object_key == Operation.object_key, earlier.object_key == Operation.parent_key))
+
+
+def connection_active():
+    """SQL: the operation's connection is active."""
+    return sa.exists().where(Connection.id == Operation.connection_id, Connection.status == "active")
+
+
+def claim(app: Flask, operation_id: str) -> Operation | None:
+    """Atomically mark the operation running, if it is due, in order and its connection active."""
+    now = utcnow()
+    lease = now + timedelta(seconds=config_value(app, "OPERATION_LEASE_SECONDS", LEASE_SECONDS))
+    sessions = app.extensions["bridge.sessions"]
+    with sessions() as db:
+        claimed = db.execute(sa.update(Operation).where(
+            Operation.id == operation_id,
+            sa.or_(Operation.status == "queued",
+                   sa.and_(Operation.status == "retrying", Operation.next_attempt_at <= now),
+                   sa.and_(Operation.status == "running", Operation.lease_until < now)),
+            connection_active(), ~blocked_by_earlier(),
+        ).values(status="running", attempts=Operation.attempts + 1, lease_until=lease, waiting_for=None,
+                 enqueued_at=None, updated_at=now).execution_options(synchronize_session=False))
+        db.commit()
+        if claimed.rowcount == 1:
+            return db.execute(sa.select(Operation).where(Operation.id == operation_id)).scalar_one()
+        _note_waiting(db, operation_id)
+    return None
+
+
+def _note_waiting(db, operation_id: str) -> None:
+    """Say why an unclaimed operation waits, and hand it back to the relay."""
+    op = db.execute(sa.select(Operation).where(Operation.id == operation_id)).scalar_one_or_none()
+    if op is None or op.status not in ("queued", "retrying"):
+        return
+    reason = waiting_reason(db, op)
+    db.execute(sa.update(Operation).where(Operation.id == operation_id, Operation.status == op.status).values(
+        enqueued_at=None, waiting_for=reason))
+    db.commit()
+
+
+def waiting_reason(db, op: Operation) -> str | None:
+    """Why a queued operation is held back, in words, or None."""
+    connection = db.get(Connection, op.connection_id)
+    if connection is not None and connection.status != "active":
+        return {"paused": "connection paused", "needs_reauth": "connection needs reauthorization",
+                "pending": "connection not yet authorized"}.get(connection.status, f"connection {connection.status}")
+    if connection is not None and connection.limited_until and connection.limited_until > utcnow():
+        return f"rate limit of the ledger until {connection.limited_until.isoformat()}"
+    keys = [op.object_key] + ([op.parent_key] if op.parent_key else [])
+    earlier = db.execute(sa.select(Operation.id).where(
+        Operation.connection_id == op.connection_id, Operation.seq < op.seq,
+        Operation.status.in_(UNFINISHED), Operation.object_key.in_(keys)).order_by(Operation.seq).limit(1)).scalar()
+    if earlier:
+        return f"earlier operation {earlier} on the same object"
+    return None
+
+
+def sync_operation(operation_id: str) -> str:
+    """Write one operation to its ledger; the outcome decides its next state."""
+    app = current_app._get_current_object()
+    op = claim(app, operation_id)
+    if op is None:
+        return "not claimed"
+    exchanges: list[dict] = []
+
+    def record(request: dict, response: dict | None) -> None:
+        exchanges.append(orjson.loads(orjson.dumps({"request": request, "response": response}, default=str)))
+
+    started = utcnow()
+    try:
+        result = execute.perform(app, op, record)
+    except errors.ReauthRequired as exc:
+        mark_needs_reauth(app, op.connection_id, str(exc))
+        return _finish(app, op, started, exchanges, "queued", error=str(exc), waiting="connection needs reauthorization",
+                       attempts_used=False)
+    except (errors.RetryableLedgerError, errors.StaleObject) as exc:
+        return _retry(app, op, started, exchanges, exc)
+    except errors.LedgerRejected as exc:
+        return _finish(app, op, started, exchanges, "failed", error=exc.detail, errors=_field_errors(exc))
+    except errors.ValidationFailed as exc:
+        return _finish(app, op, started, exchanges, "failed", error=exc.detail, errors=_field_errors(exc))
+    except Exception as exc:  # a bug or an unplanned failure: keep the operation, retry it later
+        log.exception("operation %s failed unexpectedly", op.id)
+        return _retry(app, op, started, exchanges, exc)
+    return _finish(app, op, started, exchanges, "succeeded", ledger_id=result.ledger_id,
+                   warnings=result.warnings)
+
+
+def _field_errors(exc: errors.BridgeError) -> list[dict]:
+    """The error's field list, or one entry carrying its message."""
+    found = [{"field": e.get("field", ""), "message": e.get("message", ""), "code": e.get("code")}
+             for e in exc.errors]
+    return found or [{"field": "", "message": exc.detail, "code": None}]
+
+
+def _retry(app: Flask, op: Operation, started, exchanges, exc: Exception) -> str:
+    """Retry later with backoff (honouring Retry-After), or give up after BRIDGE_RETRY_MAX."""
+    if op.attempts >= app.config["RETRY_MAX"]:
+        return _finish(app, op, started, exchanges, "dead", error=str(exc),
+                       errors=[{"field": "", "message": f"Gave up after {op.attempts} attempts: {exc}", "code": None}])
+    backoff = float(app.config["RETRY_BACKOFF"]) * (2 ** (op.attempts - 1))
+    retry_after = getattr(exc, "retry_after", None) or 0
+    delay = min(max(backoff, float(retry_after)), MAX_BACKOFF_SECONDS)
+    return _finish(app, op, started, exchanges, "retrying", error=str(exc),
+                   next_attempt_at=utcnow() + timedelta(seconds=delay))
+
+
+def _finish(app: Flask, op: Operation, started, exchanges, status: str, *, error: str | None = None,
+            errors: list | None = None, warnings: list | None = None, ledger_id: str | None = None,
+            next_attempt_at=None, waiting: str | None = None, attempts_used: bool = True) -> str:
+    """Record the attempt and the operation's new state in one commit, then wake the relay."""
+    now = utcnow()
+    with app.extensions["bridge.sessions"]() as db:
+        db.add(Attempt(operation_seq=op.seq, number=op.attempts, outcome=status, error=error,
+                       exchanges=exchanges, started_at=started, finished_at=now))
+        values = {"status": status, "updated_at": now, "lease_until": None, "enqueued_at": None,
+                  "next_attempt_at": next_attempt_at, "waiting_for": waiting}
+        if errors is not None:
+            values["errors"] = errors
+        if status == "succeeded":
+            values["errors"] = []
+            values["ledger_id"] = ledger_id
+            values["warnings"] = list(dict.fromkeys((op.warnings or []) + (warnings or [])))
+        if not attempts_used:
+            values["attempts"] = Operation.attempts - 1
+        db.execute(sa.update(Operation).where(Operation.seq == op.seq, Operation.status == "running").values(**values))
+        db.commit()
+    log.info("operation %s (%s %s %s): %s", op.id, op.action, op.object, op.external_id, status)
+    queue.wake_relay(app)
+    return status

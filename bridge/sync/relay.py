@@ -1,0 +1,129 @@
+"""The relay: moves committed operations from the outbox into RQ, and recovers lost ones.
+
+It enqueues operations that are new, due for a retry, or whose job was lost (enqueued long ago and
+still queued, or running past their lease). Jobs are safe to run twice, so a crash between the
+enqueue and the bookkeeping costs nothing but a no-op job.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+from datetime import timedelta
+
+import redis
+import sqlalchemy as sa
+from flask import Flask
+from rq import Queue
+from sqlalchemy.exc import SQLAlchemyError
+
+from bridge.store.models import Operation, utcnow
+from bridge.sync import queue
+from bridge.sync.jobs import blocked_by_earlier, connection_active, sync_operation
+
+log = logging.getLogger(__name__)
+
+BATCH = 500
+LOST_AFTER_SECONDS = 120
+"""A queued operation enqueued this long ago without being claimed is enqueued again."""
+POLL_SECONDS = 0.5
+LEADER_KEY = "bridge:relay:leader"
+LEADER_TTL_MS = 5000
+JOB_TIMEOUT = 240
+RESULT_TTL = 24 * 3600
+FAILURE_TTL = 7 * 24 * 3600
+
+
+def due_operations(app: Flask, limit: int = BATCH) -> list[tuple[int, str]]:
+    """Operations that should be in the queue now and are not, oldest first."""
+    now = utcnow()
+    lost = now - timedelta(seconds=app.config.get("RELAY_LOST_AFTER_SECONDS", LOST_AFTER_SECONDS))
+    not_enqueued = sa.or_(Operation.enqueued_at.is_(None), Operation.enqueued_at < lost)
+    with app.extensions["bridge.sessions"]() as db:
+        return [tuple(row) for row in db.execute(sa.select(Operation.seq, Operation.id).where(
+            sa.or_(sa.and_(Operation.status == "queued", not_enqueued),
+                   sa.and_(Operation.status == "retrying", Operation.next_attempt_at <= now, not_enqueued),
+                   sa.and_(Operation.status == "running", Operation.lease_until < now)),
+            connection_active(), ~blocked_by_earlier(),
+        ).order_by(Operation.seq).limit(limit)).all()]
+
+
+def relay_once(app: Flask, limit: int = BATCH) -> int:
+    """Enqueue one batch of due operations; returns how many."""
+    due = due_operations(app, limit)
+    if not due:
+        return 0
+    ledger_writes = queue.get_queue(queue.LEDGER_WRITES, app)
+    jobs = [Queue.prepare_data(sync_operation, args=(operation_id,), timeout=JOB_TIMEOUT,
+                               job_id=f"{operation_id}.{secrets.token_hex(4)}", result_ttl=RESULT_TTL,
+                               failure_ttl=FAILURE_TTL, description=f"sync {operation_id}")
+            for _, operation_id in due]
+    with ledger_writes.connection.pipeline() as pipe:
+        ledger_writes.enqueue_many(jobs, pipeline=pipe)
+        pipe.execute()
+    with app.extensions["bridge.sessions"]() as db:
+        db.execute(sa.update(Operation).where(Operation.seq.in_([seq for seq, _ in due])).values(
+            enqueued_at=utcnow()).execution_options(synchronize_session=False))
+        db.commit()
+    log.debug("relay enqueued %d operations", len(due))
+    return len(due)
+
+
+class Relay:
+    """A loop that relays while it holds the leader lock in Redis (one relay works at a time)."""
+
+    def __init__(self, app: Flask, name: str | None = None, poll: float = POLL_SECONDS, scheduler=None):
+        self.app = app
+        self.name = name or f"relay-{secrets.token_hex(4)}"
+        self.poll = poll
+        self.scheduler = scheduler
+        self.stopping = threading.Event()
+
+    def is_leader(self) -> bool:
+        """Take or keep the leader lock."""
+        conn = queue.connection(self.app)
+        if conn.set(LEADER_KEY, self.name, nx=True, px=LEADER_TTL_MS):
+            return True
+        if conn.get(LEADER_KEY) == self.name.encode():
+            conn.pexpire(LEADER_KEY, LEADER_TTL_MS)
+            return True
+        return False
+
+    def step(self) -> int:
+        """One pass: relay while there is work, run due scheduled jobs."""
+        moved = 0
+        if self.is_leader():
+            while (count := relay_once(self.app)) > 0:
+                moved += count
+                if count < BATCH:
+                    break
+            if self.scheduler is not None:
+                self.scheduler.acquire_locks()
+                self.scheduler.enqueue_scheduled_jobs()
+        return moved
+
+    def wait(self) -> None:
+        """Sleep until a hint arrives or the poll interval passes."""
+        conn = queue.connection(self.app)
+        if conn.blpop([queue.WAKE_KEY], timeout=self.poll):
+            conn.delete(queue.WAKE_KEY)
+
+    def run(self) -> None:
+        """Relay until stopped; outages of Redis or the database only delay it."""
+        while not self.stopping.is_set():
+            try:
+                self.step()
+                self.wait()
+            except (redis.RedisError, SQLAlchemyError, OSError) as exc:
+                log.warning("relay paused: %s", exc)
+                self.stopping.wait(1.0)
+
+    def stop(self) -> None:
+        """Ask the loop to end."""
+        self.stopping.set()
+        try:
+            if queue.connection(self.app).get(LEADER_KEY) == self.name.encode():
+                queue.connection(self.app).delete(LEADER_KEY)
+        except redis.RedisError:
+            pass
