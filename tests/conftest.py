@@ -5,6 +5,7 @@ Set BRIDGE_TEST_REQUIRE_SERVICES=1 (CI does) to fail instead of falling back to 
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -22,6 +23,7 @@ from bridge.store.models import Base
 
 DEFAULT_DATABASE = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/13"
+US_REALM, UK_REALM = "9130350000000001", "9130350000000002"
 REQUIRE = os.environ.get("BRIDGE_TEST_REQUIRE_SERVICES") == "1"
 
 
@@ -100,11 +102,15 @@ class Sandbox:
         """Call a control route and return its JSON."""
         response = requests.request(method, f"{self.url}/_sandbox/{provider}/{path}", timeout=10, **kwargs)
         response.raise_for_status()
-        return response.json() if response.content else None
+        return json.loads(response.text, parse_float=Decimal) if response.content else None
 
     def ledger(self, provider: str = "quickbooks") -> dict:
         """Every object the emulator holds."""
         return self.control(provider, "ledger", "GET")
+
+    def objects(self, kind: str, realm: str = US_REALM) -> list[dict]:
+        """One realm's invoices, payments, customers, creditmemos... as QBO renders them."""
+        return self.ledger()["realms"][realm][kind]
 
     def stats(self, provider: str = "quickbooks") -> dict:
         """The emulator's counters."""
@@ -142,6 +148,8 @@ def make_app(database_url, redis_url, sandbox, tmp_path):
     if redis_url:
         redis.Redis.from_url(redis_url).flushdb()
     sandbox.control("quickbooks", "reset")
+    # Limits are enforced by the sandbox; tests of other behaviour turn them off (tests of limits turn them on).
+    sandbox.configure(limits={"enabled": False})
     secret = Fernet.generate_key().decode()
     apps = []
 

@@ -12,7 +12,7 @@ from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 
 from bridge import __version__
-from bridge.api import auth, problems
+from bridge.api import auth, common, problems
 from bridge.schemas.money import DecimalString
 
 MODULES = ("health", "keys", "providers", "connections", "oauth", "writes", "syncs")
@@ -62,7 +62,9 @@ def init_app(app) -> None:
         "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
     })
     api.spec.options["security"] = [{"bearerAuth": []}]
+    api.spec.components.schemas.pop("PaginationMetadata", None)  # smorest's; our lists use {data, next}
     api.register_field(DecimalString, "string", None)
+    app.before_request(common.reject_nul_in_url)
     auth.init_app(app)
     for name in MODULES:
         api.register_blueprint(import_module(f"bridge.api.{name}.routes").blp)

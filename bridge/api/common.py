@@ -31,12 +31,36 @@ def parse_json() -> object:
         raise errors.BadRequest(f"The body is not valid JSON: {exc}.") from None
 
 
+def nul_fields(value, path: str = "") -> list[dict]:
+    """Field errors for strings holding NUL characters (no database stores them)."""
+    if isinstance(value, str):
+        return [{"field": path or "body", "message": "NUL characters are not allowed."}] if "\x00" in value else []
+    if isinstance(value, dict):
+        found = []
+        for key, item in value.items():
+            child = f"{path}.{key}" if path else str(key)
+            found += [{"field": child, "message": "NUL characters are not allowed."}] if "\x00" in str(key) else []
+            found += nul_fields(item, child)
+        return found
+    if isinstance(value, list):
+        return [error for index, item in enumerate(value) for error in nul_fields(item, f"{path}[{index}]")]
+    return []
+
+
+def reject_nul_in_url() -> None:
+    """before_request: a NUL character in the path or query is a 400, not a database error."""
+    if "\x00" in request.path or any("\x00" in k or "\x00" in v for k, v in request.args.items(multi=True)):
+        raise errors.BadRequest("NUL characters are not allowed in the URL.")
+
+
 def load_body(schema: Schema, data: object = None) -> dict:
     """The body (or already parsed `data`) validated by `schema`, or a 400/422 naming each field."""
     data = parse_json() if data is None else data
     if not isinstance(data, dict):
         raise errors.ValidationFailed("The body must be a JSON object.",
                                       errors=[{"field": "body", "message": "Must be a JSON object."}])
+    if "\\u0000" in request.get_data(cache=True).decode("utf-8", "replace") and (found := nul_fields(data)):
+        raise errors.ValidationFailed("The body failed validation.", errors=found)
     try:
         return schema.load(data)
     except ValidationError as exc:

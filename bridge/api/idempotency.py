@@ -46,11 +46,11 @@ def route_scope() -> str:
 
 def replay(record: IdempotencyRecord, digest: str) -> Response:
     """Answer a repeated key: 409 for another body or while in flight, else the first response."""
-    if record.body_hash != digest:
-        raise errors.Conflict("This Idempotency-Key was used with another body.")
     if record.status_code is None:
         raise errors.Conflict("A request with this Idempotency-Key is still being processed.",
                               headers={"Retry-After": "1"})
+    if record.body_hash != digest:
+        raise errors.Conflict("This Idempotency-Key was used with another body.")
     response = Response(record.response_body, status=record.status_code,
                         mimetype="application/problem+json" if record.status_code >= 400 else "application/json")
     response.headers["Idempotent-Replayed"] = "true"

@@ -83,7 +83,10 @@ def from_http_exception(exc: HTTPException) -> Response:
     cls = HTTP_CLASSES.get(status)
     data = getattr(exc, "data", None) or {}
     detail = data.get("message") or exc.description
-    field_errors = flatten(data["messages"]) if "messages" in data else []
+    field_errors = []
+    for location, messages in (data.get("messages") or {}).items():
+        # webargs nests by location; body and query fields are named by their own path.
+        field_errors += flatten(messages, [] if location in ("json", "query") else [location])
     if cls is None:
         error = errors.BridgeError(detail)
         error.status, error.slug, error.title = status, f"http-{status}", exc.name

@@ -10,16 +10,25 @@ from bridge.store.models import Connection
 from bridge.sync.tokens import ConnectionTokens
 
 
+LEDGER_TIMEOUT = 30.0
+"""Seconds to wait for a ledger's answer before the outcome counts as uncertain."""
+
+
+def ledger_settings(app: Flask, provider: str) -> dict:
+    """The provider's settings as its package expects them, plus the network timeout."""
+    return {**settings.provider_settings(app.config, provider),
+            "timeout": float(app.config.get("LEDGER_TIMEOUT", LEDGER_TIMEOUT))}
+
+
 def oauth_for(app: Flask, provider: str) -> base.OAuthProvider:
     """The provider's OAuth client, configured from BRIDGE_<PROVIDER>_* settings."""
-    package = base.load(provider)
-    return package.OAuth(settings.provider_settings(app.config, provider))
+    return base.load(provider).OAuth(ledger_settings(app, provider))
 
 
 def adapter_for(app: Flask, connection: Connection, record=None) -> base.Ledger:
     """A ledger adapter bound to the connection's tenant, tokens and mapping."""
     package = base.load(connection.provider)
-    provider_settings = settings.provider_settings(app.config, connection.provider)
+    provider_settings = ledger_settings(app, connection.provider)
     context = base.Context(
         tenant_id=connection.tenant_id,
         tokens=ConnectionTokens(app, connection.id, package.OAuth(provider_settings)),

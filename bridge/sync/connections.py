@@ -13,6 +13,7 @@ from flask import Flask
 from bridge import errors, store
 from bridge.ledgers import base
 from bridge.store.models import Connection, utcnow
+from bridge.sync import queue
 from bridge.sync.adapters import adapter_for, oauth_for
 from bridge.sync.tokens import save_token
 
@@ -67,6 +68,22 @@ def start(app: Flask, account_id: str, provider: str, tenant: str | None, return
     return connection, oauth.authorization_url(callback_url(app, provider), state, verifier)
 
 
+def reauthorize(app: Flask, connection: Connection, return_url: str | None) -> str:
+    """A fresh authorize URL for a connection whose grant was lost (same tenant expected)."""
+    if connection.status == "disconnected":
+        raise errors.Conflict("A disconnected connection cannot be authorized again; create a new one.")
+    check_return_url(return_url)
+    oauth = oauth_for(app, connection.provider)
+    state = secrets.token_urlsafe(32)
+    verifier = secrets.token_urlsafe(48) if oauth.PKCE else None
+    connection.state_hash = state_hash(state)
+    connection.code_verifier = store.vault().seal(verifier) if verifier else None
+    if return_url:
+        connection.return_url = return_url
+    store.session().commit()
+    return oauth.authorization_url(callback_url(app, connection.provider), state, verifier)
+
+
 def finish(app: Flask, provider: str, args: dict) -> Connection:
     """The callback: check the state, trade the code for tokens, discover the tenant."""
     db = store.session()
@@ -92,8 +109,13 @@ def finish(app: Flask, provider: str, args: dict) -> Connection:
         connection.last_error = f"token exchange failed: {exc.detail}"
         db.commit()
         return connection
+    if connection.tenant_id and tenant.get("tenant_id") and tenant["tenant_id"] != connection.tenant_id:
+        connection.last_error = (f"authorized company {tenant['tenant_id']} is not this connection's "
+                                 f"({connection.tenant_id}); connect it as a new connection")
+        db.commit()
+        return connection
     connection.code_verifier = None
-    connection.tenant_id = tenant.get("tenant_id")
+    connection.tenant_id = tenant.get("tenant_id") or connection.tenant_id
     connection.tenants = tenant.get("tenants")
     db.commit()
     save_token(app, connection.id, token)
@@ -117,6 +139,7 @@ def activate(app: Flask, connection: Connection) -> None:
     connection.last_error = None
     connection.updated_at = utcnow()
     db.commit()
+    queue.wake_relay(app)
 
 
 def finish_redirect(app: Flask, connection: Connection) -> str:

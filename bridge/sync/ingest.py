@@ -200,9 +200,9 @@ def _explain_refusal(account_id: str, connection_id: str, idem: dict | None, now
         db.commit()
         raise errors.Conflict("This Idempotency-Key had expired; send the request again.",
                               headers={"Retry-After": "0"})
-    if record.body_hash != idem["body_hash"]:
-        raise errors.Conflict("This Idempotency-Key was used with another body.")
     if record.status_code is None:
         raise errors.Conflict("A request with this Idempotency-Key is still being processed.",
                               headers={"Retry-After": "1"})
+    if record.body_hash != idem["body_hash"]:
+        raise errors.Conflict("This Idempotency-Key was used with another body.")
     return Accepted(record.status_code, record.response_body.encode(), replayed=True)

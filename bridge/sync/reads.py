@@ -42,8 +42,9 @@ def _call(func, *args, **kwargs):
     except errors.ReauthRequired:
         raise errors.Conflict("The connection needs to be authorized again.") from None
     except errors.LedgerError as exc:
+        wait = getattr(exc, "retry_after", None) or 30
         raise errors.DependencyDown(f"The ledger did not answer: {exc.detail}",
-                                    headers={"Retry-After": "30"}) from None
+                                    headers={"Retry-After": str(int(wait))}) from None
 
 
 def get_invoice(app: Flask, connection: Connection, external_id: str) -> dict:

@@ -56,7 +56,7 @@ def relay_once(app: Flask, limit: int = BATCH) -> int:
         return 0
     ledger_writes = queue.get_queue(queue.LEDGER_WRITES, app)
     jobs = [Queue.prepare_data(sync_operation, args=(operation_id,), timeout=JOB_TIMEOUT,
-                               job_id=f"{operation_id}.{secrets.token_hex(4)}", result_ttl=RESULT_TTL,
+                               job_id=f"{operation_id}-{secrets.token_hex(4)}", result_ttl=RESULT_TTL,
                                failure_ttl=FAILURE_TTL, description=f"sync {operation_id}")
             for _, operation_id in due]
     with ledger_writes.connection.pipeline() as pipe:
@@ -117,6 +117,9 @@ class Relay:
                 self.wait()
             except (redis.RedisError, SQLAlchemyError, OSError) as exc:
                 log.warning("relay paused: %s", exc)
+                self.stopping.wait(1.0)
+            except Exception:  # never let the relay thread die: log, pause, go on
+                log.exception("relay step failed")
                 self.stopping.wait(1.0)
 
     def stop(self) -> None:

@@ -35,6 +35,14 @@ class ThreadWorker(AppWorker):
     def _install_signal_handlers(self):
         """Signals only work in the main thread: install none."""
 
+    def dequeue_job_and_maintain_ttl(self, timeout, max_idle_time=None):
+        """Wait for a job in one-second slices, so a stop request is seen while idle."""
+        while not self._stop_requested:
+            result = super().dequeue_job_and_maintain_ttl(timeout, max_idle_time=1)
+            if result is not None:
+                return result
+        return None
+
 
 def make_worker(app: Flask, cls=AppWorker, queues=queue.QUEUES, **kwargs) -> AppWorker:
     """A worker of `cls` bound to the app, on the bridge's queues."""
@@ -48,16 +56,32 @@ class EmbeddedRuntime:
 
     def __init__(self, app: Flask, workers: int = 1):
         self.app = app
-        self.workers = [make_worker(app, ThreadWorker, worker_ttl=16) for _ in range(workers)]
+        self.count = workers
+        self.workers: list[ThreadWorker] = []
         scheduler = RQScheduler([queue.get_queue(n, app) for n in queue.QUEUES], connection=queue.connection(app))
         self.relay = Relay(app, scheduler=scheduler)
         self.threads: list[threading.Thread] = []
+        self.stopping = threading.Event()
+
+    def _supervise(self) -> None:
+        """Run a worker; if it quits on an error (Redis gone a while), start a new one."""
+        while not self.stopping.is_set():
+            worker = None
+            try:
+                worker = make_worker(self.app, ThreadWorker, worker_ttl=16)
+                self.workers.append(worker)
+                worker.work(with_scheduler=False, logging_level="WARNING")
+            except Exception as exc:  # Redis gone, or the worker loop failed: start afresh shortly
+                log.warning("embedded worker stopped (%s); restarting", exc)
+            finally:
+                if worker in self.workers:
+                    self.workers.remove(worker)
+            self.stopping.wait(1.0)
 
     def start(self) -> "EmbeddedRuntime":
         """Start the threads."""
-        for worker in self.workers:
-            thread = threading.Thread(target=worker.work, kwargs={"with_scheduler": False, "logging_level": "WARNING"},
-                                      name=worker.name, daemon=True)
+        for index in range(self.count):
+            thread = threading.Thread(target=self._supervise, name=f"bridge-worker-{index}", daemon=True)
             thread.start()
             self.threads.append(thread)
         relay_thread = threading.Thread(target=self.relay.run, name="relay", daemon=True)
@@ -67,8 +91,9 @@ class EmbeddedRuntime:
 
     def stop(self, timeout: float = 5.0) -> None:
         """Ask every thread to stop and wait for them."""
+        self.stopping.set()
         self.relay.stop()
-        for worker in self.workers:
+        for worker in list(self.workers):
             worker._stop_requested = True
         for thread in self.threads:
             thread.join(timeout)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import orjson
 import sqlalchemy as sa
-from flask import current_app
+from flask import current_app, jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -13,7 +12,7 @@ from bridge.api import common
 from bridge.api.auth import principal
 from bridge.api.connections.schemas import (
     ConnectionCreateSchema, ConnectionListSchema, ConnectionSchema, ConnectionStartedSchema, MappingSchema,
-    TenantChoiceSchema,
+    ReauthorizeSchema, TenantChoiceSchema,
 )
 from bridge.api.docs import errors_doc, json_body, post_doc
 from bridge.api.idempotency import idempotent
@@ -114,6 +113,26 @@ _state_route("/<connection_id>/pause", True, "pauseConnection", "Pause sending t
 _state_route("/<connection_id>/resume", False, "resumeConnection", "Resume sending to the ledger")
 
 
+@blp.route("/<connection_id>/reauthorize")
+class Reauthorize(MethodView):
+    """Authorizing a connection again."""
+
+    @idempotent
+    @blp.doc(**post_doc("reauthorizeConnection", ReauthorizeSchema))
+    @blp.response(200, ConnectionStartedSchema)
+    @errors_doc(blp, 400, 401, 404, 409, 422)
+    def post(self, connection_id):
+        """Authorize a connection again
+
+        For a connection in `needs_reauth`: returns a fresh `authorize_url`; after the grant the
+        connection is active again and its queued operations go out.
+        """
+        connection = owned_connection(principal().account_id, connection_id)
+        data = common.load_body(ReauthorizeSchema()) if request.get_data(cache=True) else {}
+        url = service.reauthorize(current_app._get_current_object(), connection, data.get("return_url"))
+        return {**shaped(connection), "authorize_url": url}
+
+
 @blp.route("/<connection_id>/tenant")
 class TenantChoice(MethodView):
     """Picking one organisation."""
@@ -150,7 +169,8 @@ class Mapping(MethodView):
     @errors_doc(blp, 401, 404)
     def get(self, connection_id):
         """Get the mapping"""
-        return owned_connection(principal().account_id, connection_id).mapping or {}
+        # Returned as stored: marshmallow would dump a missing `items` key as dict.items.
+        return jsonify(owned_connection(principal().account_id, connection_id).mapping or {})
 
     @blp.doc(operationId="putMapping", requestBody=json_body(MappingSchema))
     @blp.response(200, MappingSchema)
@@ -161,8 +181,6 @@ class Mapping(MethodView):
         Applies to operations sent from now on; what was already sent is not rewritten.
         """
         connection = owned_connection(principal().account_id, connection_id)
-        raw = common.parse_json()
-        common.load_body(MappingSchema(), raw)
-        connection.mapping = orjson.loads(orjson.dumps(raw, default=str))
+        connection.mapping = common.load_body(MappingSchema())
         store.session().commit()
-        return connection.mapping
+        return jsonify(connection.mapping)

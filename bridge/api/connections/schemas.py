@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from bridge.ledgers.base import LEDGERS
 
@@ -13,6 +13,13 @@ class ConnectionCreateSchema(Schema):
     provider = fields.String(required=True, validate=validate.OneOf(sorted(LEDGERS)))
     tenant = fields.String(allow_none=True, validate=validate.Length(max=300),
                            metadata={"description": "organisation id or name to pick in advance"})
+    return_url = fields.Url(allow_none=True, require_tld=False, schemes={"http", "https"},
+                            validate=validate.Length(max=2000))
+
+
+class ReauthorizeSchema(Schema):
+    """Where to send the browser after authorizing again."""
+
     return_url = fields.Url(allow_none=True, require_tld=False, schemes={"http", "https"},
                             validate=validate.Length(max=2000))
 
@@ -59,14 +66,60 @@ class ConnectionListSchema(Schema):
     next = fields.String(allow_none=True, required=True)
 
 
+def _ref(**kwargs) -> fields.String:
+    """A ledger reference as /accounts, /tax-rates and /items give it."""
+    return fields.String(validate=validate.Length(min=1, max=100), **kwargs)
+
+
+class ProductMappingSchema(Schema):
+    """Where a product lands: a ledger item and/or an income account."""
+
+    item = _ref(allow_none=True)
+    account = _ref(allow_none=True)
+
+
+class MappingDefaultsSchema(Schema):
+    """What applies when nothing more specific is mapped."""
+
+    income_account = _ref(allow_none=True)
+    payment_account = _ref(allow_none=True)
+    tax_code = _ref(allow_none=True)
+    item = _ref(allow_none=True)
+
+
+class CustomerMatchingSchema(Schema):
+    """How customers are matched: an ordered list of keys, or "create"."""
+
+    match = fields.Raw(metadata={"oneOf": [
+        {"type": "array", "items": {"type": "string", "enum": ["external_id", "email", "name"]}},
+        {"type": "string", "enum": ["create"]}]})
+
+    @validates("match")
+    def _match(self, value, **kwargs):
+        """A list of known keys, or "create"."""
+        if value == "create":
+            return
+        if not isinstance(value, list) or not value or any(v not in ("external_id", "email", "name") for v in value):
+            raise ValidationError('A list of "external_id", "email", "name", or "create".')
+
+
+class SourceOfTruthSchema(Schema):
+    """Which side wins for customers and items."""
+
+    customers = fields.String(validate=validate.OneOf(["invoicing", "ledger"]))
+    items = fields.String(validate=validate.OneOf(["invoicing", "ledger"]))
+
+
 class MappingSchema(Schema):
     """The field mapping document (DESIGN.md "Mapping")."""
 
-    class Meta:
-        unknown = "include"
-
-    products = fields.Dict(keys=fields.String(), values=fields.Dict())
-    tax_categories = fields.Dict(keys=fields.String(), values=fields.String())
-    defaults = fields.Dict(keys=fields.String(), values=fields.String(allow_none=True))
-    customers = fields.Dict()
-    source_of_truth = fields.Dict(keys=fields.String(), values=fields.String(validate=validate.OneOf(["invoicing", "ledger"])))
+    products = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=100)),
+                           values=fields.Nested(ProductMappingSchema))
+    tax_categories = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=100)), values=_ref())
+    defaults = fields.Nested(MappingDefaultsSchema)
+    customers = fields.Nested(CustomerMatchingSchema)
+    source_of_truth = fields.Nested(SourceOfTruthSchema)
+    quickbooks = fields.Dict(keys=fields.String(validate=validate.Length(max=100)), values=_ref(),
+                             metadata={"description": "QuickBooks extras, e.g. txn_tax_code"})
+    xero = fields.Dict(keys=fields.String(validate=validate.Length(max=100)), values=_ref())
+    freshbooks = fields.Dict(keys=fields.String(validate=validate.Length(max=100)), values=_ref())

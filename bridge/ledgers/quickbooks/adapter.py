@@ -1,0 +1,208 @@
+"""The QuickBooks Online ledger: the uniform verbs of `bridge.ledgers.base.Ledger` over one company."""
+
+from __future__ import annotations
+
+from bridge.errors import LedgerRejected, StaleObject
+from bridge.ledgers.base import Context, Ledger, LedgerRef, Written
+from bridge.ledgers.quickbooks import facts
+from bridge.ledgers.quickbooks.client import Client
+from bridge.ledgers.quickbooks.mapping import (
+    SOURCE_NOTE, allocation_payload, company_from_qbo, credit_memo_from_qbo, credit_memo_payload,
+    customer_from_qbo, customer_payload, invoice_from_qbo, invoice_payload, needs_default_item,
+    payment_from_qbo, payment_payload, source_external_id)
+from bridge.ledgers.quickbooks.oauth import OAuth
+
+STALE_SUFFIX = "-r"
+"""requestid suffix of the one retry after a stale SyncToken (a new body needs a new id)."""
+ALLOCATION_SUFFIX = "-a{}"
+"""requestid suffix of the Payment that applies a credit memo to its n-th invoice."""
+
+
+def escape(value) -> str:
+    """A value for a QBO query string literal: single quotes escaped as \\'."""
+    return str(value).replace("'", "\\'")
+
+
+class Adapter(Ledger):
+    """QuickBooks Online over one company (realm); writes are exactly-once through requestid."""
+
+    name = "quickbooks"
+    capabilities = ("customers", "invoices", "payments", "credit_notes", "void_invoice", "find_invoices",
+                    "tenant_info", "request_id")
+
+    def __init__(self, context: Context, client: Client | None = None):
+        super().__init__(context)
+        self.oauth = OAuth(context.settings)
+        self.client = client or Client(context, self.oauth)
+        self._company: dict | None = None
+
+    # --- company facts -----------------------------------------------------------------------------
+    @property
+    def company(self) -> dict:
+        """The stored tenant_info (context.tenant_extra), fetched from QBO when it was never stored."""
+        if self._company is None:
+            extra = self.context.tenant_extra or {}
+            self._company = dict(extra) if extra.get("country") else self.tenant_info()
+        return self._company
+
+    def _company_for(self, document: dict) -> dict:
+        """Company facts plus the default item, looked up only when a line needs it."""
+        company = dict(self.company)
+        if needs_default_item(document, self.context.mapping) and not company.get("default_item"):
+            company["default_item"] = self._company["default_item"] = self._default_item()
+        return company
+
+    def _default_item(self) -> str | None:
+        """The company's default service item: "Services" if it exists, else any service item."""
+        found = self.client.query(
+            f"select * from Item where Name = '{escape(facts.DEFAULT_ITEM_NAME)}'").get("Item") or []
+        if not found:
+            found = self.client.query("select * from Item where Type = 'Service' MAXRESULTS 1").get("Item") or []
+        return found[0]["Id"] if found else None
+
+    def tenant_info(self) -> dict:
+        """CompanyInfo + Preferences: {id, name, country, home_currency, uses_sales_tax, ...}."""
+        realm = self.context.tenant_id
+        info = self.client.get(f"companyinfo/{realm}").get("CompanyInfo") or {}
+        preferences = self.client.get("preferences").get("Preferences") or {}
+        company = company_from_qbo(realm, info, preferences)
+        company["default_item"] = self._default_item()
+        return company
+
+    # --- entity plumbing -----------------------------------------------------------------------------
+    def _read(self, entity: str, ledger_id: str) -> dict:
+        """GET one entity by Id."""
+        return self.client.get(f"{entity.lower()}/{ledger_id}").get(entity) or {}
+
+    def _create(self, entity: str, body: dict, request_id: str) -> dict:
+        """POST a new entity with its requestid."""
+        return self.client.post(entity.lower(), body, request_id).get(entity) or {}
+
+    def _update(self, entity: str, ledger_id: str, fields: dict, request_key: str, *, sparse: bool = True,
+                params: dict | None = None) -> dict:
+        """Update with the current SyncToken; after a stale token re-read once and retry (`-r`)."""
+        current = self._read(entity, ledger_id)
+        try:
+            return self._post_update(entity, current, fields, request_key, sparse, params)
+        except StaleObject:
+            current = self._read(entity, ledger_id)
+            return self._post_update(entity, current, fields, request_key + STALE_SUFFIX, sparse, params)
+
+    def _post_update(self, entity: str, current: dict, fields: dict, request_id: str, sparse: bool,
+                     params: dict | None) -> dict:
+        """POST one update carrying Id + SyncToken of `current`."""
+        body = {"Id": current["Id"], "SyncToken": current["SyncToken"], **fields}
+        if sparse:
+            body["sparse"] = True
+        return self.client.post(entity.lower(), body, request_id, params=params).get(entity) or {}
+
+    @staticmethod
+    def _written(saved: dict, to_normalized, warnings: list[str] | None = None, **extra) -> Written:
+        """A Written from the entity QBO answered with."""
+        return Written(ledger_id=saved["Id"], object=to_normalized(saved), warnings=warnings or [],
+                       extra={"sync_token": saved.get("SyncToken"), **extra})
+
+    # --- verbs -----------------------------------------------------------------------------------------
+    def upsert_customer(self, customer: dict, existing: LedgerRef | None, request_key: str) -> Written:
+        """Update the linked customer; else link one with the same DisplayName; else create it."""
+        body = customer_payload(customer, self.company if customer.get("tax_number") else None)
+        if existing:
+            body.pop("CurrencyRef", None)  # QBO fixes a customer's currency at creation
+            body.pop("Notes", None)  # keep whatever notes the bookkeeper wrote
+            return self._written(self._update("Customer", existing.ledger_id, body, request_key),
+                                 customer_from_qbo)
+        found = self.client.query(
+            f"select * from Customer where DisplayName = '{escape(body['DisplayName'])}'").get("Customer") or []
+        if found:
+            saved = found[0]
+            ours = source_external_id(saved.get("Notes")) == customer.get("external_id")
+            warnings = [] if ours else [
+                f"Linked to the existing QuickBooks customer {saved.get('DisplayName')!r} (Id {saved['Id']})"]
+            return self._written(saved, customer_from_qbo, warnings)
+        return self._written(self._create("Customer", body, request_key), customer_from_qbo)
+
+    def upsert_invoice(self, invoice: dict, customer: LedgerRef, existing: LedgerRef | None,
+                       request_key: str) -> Written:
+        """Create the invoice, or replace the fields and lines of the one already written."""
+        body, warnings = invoice_payload(invoice, customer.ledger_id, self.context.mapping,
+                                         self._company_for(invoice))
+        if existing:
+            saved = self._update("Invoice", existing.ledger_id, body, request_key)
+        else:
+            saved = self._create("Invoice", body, request_key)
+        return self._written(saved, invoice_from_qbo, warnings)
+
+    def record_payment(self, payment: dict, invoice: LedgerRef, customer: LedgerRef,
+                       existing: LedgerRef | None, request_key: str) -> Written:
+        """A Payment linked to the invoice; an existing one is updated in place."""
+        body = payment_payload(payment, invoice.ledger_id, customer.ledger_id, self.context.mapping)
+        if existing:
+            saved = self._update("Payment", existing.ledger_id, body, request_key)
+        else:
+            saved = self._create("Payment", body, request_key)
+        return self._written(saved, payment_from_qbo)
+
+    def upsert_credit_note(self, credit_note: dict, customer: LedgerRef,
+                           allocations: list[tuple[dict, LedgerRef]], existing: LedgerRef | None,
+                           request_key: str) -> Written:
+        """A CreditMemo, then one TotalAmt-0 Payment per allocation linking it to the invoice."""
+        body, warnings = credit_memo_payload(credit_note, customer.ledger_id, self.context.mapping,
+                                             self._company_for(credit_note))
+        if existing:
+            saved = self._update("CreditMemo", existing.ledger_id, body, request_key)
+            applied = self._invoices_credited(customer.ledger_id, saved["Id"])
+        else:
+            saved = self._create("CreditMemo", body, request_key)
+            applied = set()
+        payment_ids = []
+        for index, (allocation, invoice) in enumerate(allocations):
+            if invoice.ledger_id in applied:
+                continue  # applied by an earlier write of this credit note
+            payload = allocation_payload(
+                customer.ledger_id, invoice.ledger_id, saved["Id"], allocation["amount"],
+                allocation.get("date") or credit_note.get("issue_date"), credit_note.get("currency"),
+                note=SOURCE_NOTE.format(credit_note["external_id"]) if credit_note.get("external_id") else None)
+            payment = self._create("Payment", payload, request_key + ALLOCATION_SUFFIX.format(index))
+            payment_ids.append(payment.get("Id"))
+        if payment_ids:
+            saved = self._read("CreditMemo", saved["Id"])  # RemainingCredit after the allocations
+        return self._written(saved, credit_memo_from_qbo, warnings, allocation_payment_ids=payment_ids)
+
+    def _invoices_credited(self, customer_id: str, credit_memo_id: str) -> set[str]:
+        """Invoices this credit memo is already applied to, from the customer's payments."""
+        payments = self.client.query(
+            f"select * from Payment where CustomerRef = '{escape(customer_id)}' "
+            f"MAXRESULTS {facts.QUERY_MAX_RESULTS}").get("Payment") or []
+        credited = set()
+        for payment in payments:
+            linked = [txn for line in payment.get("Line") or [] for txn in line.get("LinkedTxn") or []]
+            if any(txn.get("TxnType") == "CreditMemo" and txn.get("TxnId") == credit_memo_id for txn in linked):
+                credited.update(txn.get("TxnId") for txn in linked if txn.get("TxnType") == "Invoice")
+        return credited
+
+    def void_invoice(self, invoice: LedgerRef, request_key: str) -> Written:
+        """Void: QBO keeps the invoice, zeroes its amounts and prepends "Voided" to PrivateNote."""
+        saved = self._update("Invoice", invoice.ledger_id, {}, request_key, sparse=False,
+                             params={"operation": "void"})
+        return self._written(saved, invoice_from_qbo)
+
+    def get_invoice(self, invoice: LedgerRef) -> dict:
+        """The invoice as QBO holds it now, normalized."""
+        found = self._read("Invoice", invoice.ledger_id)
+        if not found:
+            raise LedgerRejected(f"QuickBooks returned no invoice {invoice.ledger_id}")
+        return invoice_from_qbo(found)
+
+    def find_invoices(self, number: str | None = None, customer: LedgerRef | None = None,
+                      limit: int = 50) -> list[dict]:
+        """Invoices by DocNumber and/or customer, newest first."""
+        where = []
+        if number:
+            where.append(f"DocNumber = '{escape(number)}'")
+        if customer:
+            where.append(f"CustomerRef = '{escape(customer.ledger_id)}'")
+        statement = "select * from Invoice"
+        if where:
+            statement += " where " + " and ".join(where)
+        statement += f" ORDERBY MetaData.CreateTime DESC MAXRESULTS {max(1, min(limit, facts.QUERY_MAX_RESULTS))}"
+        return [invoice_from_qbo(found) for found in self.client.query(statement).get("Invoice") or []]
