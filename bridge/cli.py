@@ -27,6 +27,7 @@ def upgrade_database(app) -> None:
     from bridge.store import database_url
     from bridge.store.migrate import upgrade
 
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     upgrade(database_url(app))
 
 

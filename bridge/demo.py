@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
@@ -44,6 +45,8 @@ def run_demo(port: int, sandbox_port: int) -> int:
     from bridge.sandbox import env_lines, serve as serve_sandbox
     from bridge.sync.worker import EmbeddedRuntime
 
+    for noisy in ("werkzeug", "rq.scheduler", "rq.worker"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     sandbox = serve_sandbox(host="127.0.0.1", port=sandbox_port)
     sandbox_settings = dict(line.split("=", 1) for line in env_lines(sandbox.port))
     base = f"http://127.0.0.1:{port}"

@@ -90,6 +90,8 @@ class Context:
     mapping: dict = field(default_factory=dict)
     record: Exchange | None = None
     tenant_extra: dict = field(default_factory=dict)
+    throttle: Any = None
+    """A callable returning a context manager held around each HTTP request (the shared limiter)."""
 
 
 class Ledger:
@@ -97,6 +99,10 @@ class Ledger:
 
     name = "base"
     capabilities: tuple[str, ...] = ()
+    RATE_LIMITS: dict[str, tuple[int, float]] = {}
+    """Published request limits per connection: window name -> (requests, seconds)."""
+    CONCURRENT_REQUESTS = 0
+    """Published cap on requests in flight per connection (0: none)."""
 
     def __init__(self, context: Context):
         self.context = context

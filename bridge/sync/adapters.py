@@ -7,6 +7,8 @@ from flask import Flask
 from bridge import settings
 from bridge.ledgers import base
 from bridge.store.models import Connection
+from bridge.sync import queue
+from bridge.sync.limits import Limiter
 from bridge.sync.tokens import ConnectionTokens
 
 
@@ -36,6 +38,8 @@ def adapter_for(app: Flask, connection: Connection, record=None) -> base.Ledger:
         mapping=connection.mapping or {},
         record=record,
         tenant_extra=connection.tenant_extra or {},
+        throttle=Limiter(queue.connection(app), connection.id, package.Adapter.RATE_LIMITS,
+                         package.Adapter.CONCURRENT_REQUESTS).slot,
     )
     return package.Adapter(context)
 

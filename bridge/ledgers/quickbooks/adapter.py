@@ -29,6 +29,8 @@ class Adapter(Ledger):
     name = "quickbooks"
     capabilities = ("customers", "invoices", "payments", "credit_notes", "void_invoice", "find_invoices",
                     "tenant_info", "request_id")
+    RATE_LIMITS = {"second": (facts.REQUESTS_PER_SECOND, 1.0), "minute": (facts.REQUESTS_PER_MINUTE, 60.0)}
+    CONCURRENT_REQUESTS = facts.CONCURRENT_REQUESTS
 
     def __init__(self, context: Context, client: Client | None = None):
         super().__init__(context)

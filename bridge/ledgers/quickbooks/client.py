@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from contextlib import nullcontext
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from urllib.parse import quote, urlencode
@@ -165,7 +166,8 @@ class Client:
         record = {"method": method, "url": url, "headers": dict(headers), "body": redact(body)}
         headers["Authorization"] = f"Bearer {access_token}"
         try:
-            response = self.session.request(method, url, data=data, headers=headers, timeout=self.timeout)
+            with self.context.throttle() if self.context.throttle else nullcontext():
+                response = self.session.request(method, url, data=data, headers=headers, timeout=self.timeout)
         except requests.RequestException as exc:
             self._record(record, None)
             if not write or _sent_nothing(exc):

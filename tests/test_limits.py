@@ -1,0 +1,61 @@
+"""The shared per-connection limiter keeps QuickBooks under its limits; a 429 delays, loses nothing."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime
+
+from bridge.sync import queue
+from bridge.sync.limits import Limiter
+from tests.conftest import auth, connect_quickbooks, sample_invoice, wait_for
+
+
+def test_limiter_never_exceeds_a_window_across_threads(app):
+    limiter = Limiter(queue.connection(app), "con_test", {"second": (5, 1.0)}, concurrent=2, max_sleep=10)
+    stamps, lock = [], threading.Lock()
+
+    def call():
+        with limiter.slot():
+            with lock:
+                stamps.append(time.monotonic())
+            time.sleep(0.01)
+
+    threads = [threading.Thread(target=call) for _ in range(15)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(stamps) == 15
+    stamps.sort()
+    for index in range(len(stamps) - 5):
+        assert stamps[index + 5] - stamps[index] >= 0.95, "more than 5 requests inside one second"
+    assert stamps[-1] - stamps[0] >= 1.9  # 15 requests at 5/s take two windows at least
+
+
+def test_a_burst_with_two_workers_meets_no_429(client, api_key, sandbox, runtime):
+    connection_id = connect_quickbooks(client, api_key)
+    sandbox.configure(limits={"enabled": True})
+    before = sandbox.stats()["throttled_total"]
+    ops = [client.post(f"/v1/connections/{connection_id}/invoices", json=sample_invoice(f"inv-{n}"),
+                       headers=auth(api_key)).get_json() for n in range(25)]
+    for op in ops:
+        assert wait_for(client, api_key, op["id"], timeout=60)["status"] == "succeeded"
+    assert sandbox.stats()["throttled_total"] == before
+    assert len(sandbox.objects("invoices")) == 25
+
+
+def test_a_429_waits_for_retry_after_then_succeeds(client, api_key, sandbox, runtime):
+    connection_id = connect_quickbooks(client, api_key)
+    sandbox.configure(time_scale=60, faults={"throttle_next": 1})  # QBO's 60 s wait is 1 real second here
+    op = client.post(f"/v1/connections/{connection_id}/invoices", json=sample_invoice(), headers=auth(api_key)).get_json()
+    done = wait_for(client, api_key, op["id"])
+    sandbox.configure(time_scale=1)
+    assert done["status"] == "succeeded" and done["attempts"] == 2
+    first, second = done["history"]
+    assert first["outcome"] == "retrying"
+    throttled = [e for e in first["exchanges"] if e["response"] and e["response"]["status"] == 429]
+    assert throttled and throttled[0]["response"]["headers"]["Retry-After"] == "1"
+    gap = datetime.fromisoformat(second["started_at"]) - datetime.fromisoformat(first["finished_at"])
+    assert gap.total_seconds() >= 0.95, gap
+    assert len(sandbox.objects("invoices")) == 1
