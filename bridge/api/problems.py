@@ -7,6 +7,7 @@ import logging
 import orjson
 from flask import Response
 from marshmallow import Schema, fields
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from bridge import errors
@@ -107,8 +108,17 @@ def from_unexpected(exc: Exception) -> Response:
     return problem(errors.BridgeError("An unexpected error occurred; it has been logged."))
 
 
+def from_database_down(exc: Exception) -> Response:
+    """The database did not answer: nothing was accepted, try again shortly."""
+    log.error("database unavailable: %s", exc.__class__.__name__)
+    return problem(errors.DependencyDown("The database is unavailable; nothing was accepted. Try again shortly.",
+                                         headers={"Retry-After": "5"}))
+
+
 def init_app(app) -> None:
     """Route every error through the problem document."""
+    app.register_error_handler(OperationalError, from_database_down)
+    app.register_error_handler(InterfaceError, from_database_down)
     app.register_error_handler(errors.BridgeError, problem)
     app.register_error_handler(HTTPException, from_http_exception)
     app.register_error_handler(Exception, from_unexpected)

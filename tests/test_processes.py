@@ -1,0 +1,75 @@
+"""The production processes: the Procfile's web command, `bridge worker`, and a database outage."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from bridge.sync.relay import relay_once
+from tests.conftest import auth, connect_quickbooks, make_key, sample_invoice, wait_for
+from tests.test_outbox import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def bridge_env(app, **extra) -> dict:
+    """The app's settings as BRIDGE_* variables for a child process."""
+    names = ["DATABASE_URL", "REDIS_URL", "SECRET_KEY", "PUBLIC_URL", "RETRY_BACKOFF"] + [
+        key for key in app.config if key.startswith("QUICKBOOKS_")]
+    env = {**os.environ, **{f"BRIDGE_{name}": str(app.config[name]) for name in names if app.config.get(name)}}
+    env["BRIDGE_INSTANCE_PATH"] = app.instance_path
+    env.update(extra)
+    return env
+
+
+def test_procfile_web_command_serves_the_api(app, api_key):
+    web = next(line.split(": ", 1)[1] for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("web:"))
+    port = free_port()
+    env = bridge_env(app, HOST="127.0.0.1", PORT=str(port), WEB_CONCURRENCY="1",
+                     PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    process = subprocess.Popen(["bash", "-c", web], cwd=ROOT, env=env, start_new_session=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                response = requests.get(f"http://127.0.0.1:{port}/v1/me", headers=auth(api_key), timeout=1)
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline, "gunicorn did not start"
+                time.sleep(0.2)
+        assert response.status_code == 200 and response.json()["account_name"] == "acme"
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(10)
+
+
+def test_bridge_worker_process_writes_to_the_ledger(make_app, redis_url, sandbox):
+    app = make_app()
+    client = app.test_client()
+    key = make_key(app, "acme")
+    connection_id = connect_quickbooks(client, key)
+    op = client.post(f"/v1/connections/{connection_id}/invoices", json=sample_invoice(), headers=auth(key)).get_json()
+    if not redis_url:  # the worker is a separate process: it needs a real Redis
+        raise AssertionError("bridge worker needs the real Redis (BRIDGE_TEST_REDIS_URL)")
+    assert relay_once(app) == 1
+    result = subprocess.run([sys.executable, "-m", "bridge.cli", "--log-level", "WARNING", "worker", "--burst"],
+                            env=bridge_env(app), cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert wait_for(client, key, op["id"], timeout=5)["status"] == "succeeded"
+    assert len(sandbox.objects("invoices")) == 1
+
+
+def test_database_down_is_a_503_problem(make_app):
+    port = free_port()
+    app = make_app(DATABASE_URL=f"postgresql+psycopg://postgres@127.0.0.1:{port}/none")
+    response = app.test_client().get("/v1/me", headers={"Authorization": "Bearer ib_anything"})
+    assert response.status_code == 503
+    assert response.content_type == "application/problem+json"
+    assert response.headers["Retry-After"] == "5"
