@@ -81,6 +81,25 @@ class Written:
 
 
 @dataclass
+class BatchItem:
+    """One member of a batch write: its own key (the operation's request key) and inputs."""
+
+    key: str
+    document: dict
+    customer: LedgerRef
+    existing: LedgerRef | None = None
+
+
+@dataclass
+class BatchResult:
+    """What became of one batch member: written, or refused on its own (the others unaffected)."""
+
+    key: str
+    written: Written | None = None
+    error: Exception | None = None
+
+
+@dataclass
 class Context:
     """Everything an adapter needs for one connection."""
 
@@ -92,6 +111,8 @@ class Context:
     tenant_extra: dict = field(default_factory=dict)
     throttle: Any = None
     """A callable returning a context manager held around each HTTP request (the shared limiter)."""
+    observe: Any = None
+    """A callable `observe(status, headers)` fed every ledger response (rate-limit headers, 429s)."""
 
 
 class Ledger:
@@ -103,6 +124,8 @@ class Ledger:
     """Published request limits per connection: window name -> (requests, seconds)."""
     CONCURRENT_REQUESTS = 0
     """Published cap on requests in flight per connection (0: none)."""
+    BATCH_MAX = 0
+    """Most invoices one batch call may carry (0: the ledger has no batch writes)."""
 
     def __init__(self, context: Context):
         self.context = context
@@ -128,6 +151,19 @@ class Ledger:
         """Create a credit note and allocate it to invoices."""
         raise NotImplementedError(f"upsert_credit_note not implemented for {self.name}")
 
+    def upsert_invoices(self, items: list[BatchItem], batch_key: str) -> list[BatchResult]:
+        """Write up to BATCH_MAX invoices in one call, one result per item, in order.
+
+        `batch_key` is the batch's own idempotency key, reused when the whole batch is retried.
+        A refusal of one item is that item's `error` (a LedgerRejected); a failure of the whole
+        call (429, 5xx, timeout) raises, and the batch is retried whole with the same key.
+        """
+        raise NotImplementedError(f"upsert_invoices not implemented for {self.name}")
+
+    def find_invoice_ids(self, numbers: list[str]) -> dict[str, str]:
+        """Ledger ids of the invoices with these numbers (after an ambiguous batch failure)."""
+        raise NotImplementedError(f"find_invoice_ids not implemented for {self.name}")
+
     def void_invoice(self, invoice: LedgerRef, request_key: str) -> Written:
         """Void an invoice."""
         raise NotImplementedError(f"void_invoice not implemented for {self.name}")
@@ -144,6 +180,22 @@ class Ledger:
     def tenant_info(self) -> dict:
         """The company or organisation behind the connection: `{id, name, country, ...}`."""
         raise NotImplementedError(f"tenant_info not implemented for {self.name}")
+
+    def list_accounts(self) -> list[dict]:
+        """The chart of accounts: `[{id, code, name, type, class, currency, bank, active}]`."""
+        raise NotImplementedError(f"list_accounts not implemented for {self.name}")
+
+    def list_tax_rates(self) -> list[dict]:
+        """Tax codes usable on sales: `[{id, name, rate (Decimal percent), active}]`; `id` goes in mappings."""
+        raise NotImplementedError(f"list_tax_rates not implemented for {self.name}")
+
+    def list_items(self) -> list[dict]:
+        """Products and services: `[{id, code, name, unit_price, income_account, active}]`."""
+        raise NotImplementedError(f"list_items not implemented for {self.name}")
+
+    def find_customers(self, email: str | None = None, name: str | None = None) -> list[dict]:
+        """Customers as the ledger holds them, normalized, optionally by email or name."""
+        raise NotImplementedError(f"find_customers not implemented for {self.name}")
 
 
 def money(value: Any) -> Decimal:
@@ -175,7 +227,12 @@ class OAuthProvider:
 
     def exchange(self, code: str, redirect_uri: str, callback_args: dict,
                  code_verifier: str | None = None) -> tuple[Token, dict]:
-        """Trade the callback's code for a token; also returns tenant facts (`tenant_id`, ...)."""
+        """Trade the callback's code for a token, and discover the tenants the grant covers.
+
+        Returns `(token, {"tenant_id": id or None, "tenants": [{"id", "name"}, ...]})`: `tenant_id`
+        when the ledger names one (QBO's realmId), else the engine picks among `tenants`
+        (one is picked automatically; several wait for the user's choice).
+        """
         raise NotImplementedError
 
     def refresh(self, token: Token) -> Token:
