@@ -6,13 +6,13 @@ Nothing here imports the rest of `bridge`: the emulators are written from the le
 
 from __future__ import annotations
 
+import importlib
 import threading
 
 from flask import Flask
 from werkzeug.serving import make_server
 
 from . import control, jsonio
-from .quickbooks import QuickBooksEmulator, create_blueprint as quickbooks_blueprint
 from .quickbooks import oauth as quickbooks_oauth
 from .quickbooks.emulator import WEBHOOK_KEY as _QUICKBOOKS_WEBHOOK_KEY
 
@@ -24,6 +24,7 @@ QUICKBOOKS_TOKEN_PATH = "/quickbooks" + quickbooks_oauth.TOKEN_PATH
 QUICKBOOKS_REVOKE_PATH = "/quickbooks" + quickbooks_oauth.REVOKE_PATH
 QUICKBOOKS_API_PATH = "/quickbooks"  # the bridge appends /v3/company/<realm>/...
 PROVIDERS = ("quickbooks",)
+"""Emulator packages under bridge.sandbox; each exposes `Emulator`, `create_blueprint()` and `env_lines(base)`."""
 DEFAULT_HOST = "127.0.0.1"
 
 __all__ = ["DEFAULT_HOST", "QUICKBOOKS_API_PATH", "QUICKBOOKS_AUTHORIZE_PATH", "QUICKBOOKS_CLIENT_ID",
@@ -37,14 +38,16 @@ def _provider_config(config: dict, provider: str) -> dict:
     return {**shared, **(config.get(provider) or {})}
 
 
-def create_sandbox_app(config: dict | None = None) -> Flask:
-    """The sandbox Flask app serving every emulator plus the /_sandbox control routes."""
+def create_sandbox_app(config: dict | None = None, providers: tuple[str, ...] = PROVIDERS) -> Flask:
+    """The sandbox Flask app serving the emulators plus the /_sandbox control routes."""
     config = dict(config or {})
     app = Flask(__name__, static_folder=None)
     app.config["JSON_SORT_KEYS"] = False
-    emulator = QuickBooksEmulator(_provider_config(config, "quickbooks"))
-    app.extensions["sandbox"] = {"providers": {"quickbooks": emulator}}
-    app.register_blueprint(quickbooks_blueprint())
+    app.extensions["sandbox"] = {"providers": {}}
+    for name in providers:
+        package = importlib.import_module(f"{__name__}.{name}")
+        app.extensions["sandbox"]["providers"][name] = package.Emulator(_provider_config(config, name))
+        app.register_blueprint(package.create_blueprint())
     app.register_blueprint(control.bp)
 
     @app.errorhandler(404)
@@ -58,18 +61,10 @@ def create_sandbox_app(config: dict | None = None) -> Flask:
     return app
 
 
-def env_lines(port: int, host: str = DEFAULT_HOST) -> list[str]:
-    """The BRIDGE_QUICKBOOKS_* settings that point the bridge at a sandbox on `port`."""
+def env_lines(port: int, host: str = DEFAULT_HOST, providers: tuple[str, ...] = PROVIDERS) -> list[str]:
+    """The BRIDGE_<PROVIDER>_* settings that point the bridge at a sandbox on `port`."""
     base = f"http://{host}:{port}"
-    return [
-        f"BRIDGE_QUICKBOOKS_CLIENT_ID={QUICKBOOKS_CLIENT_ID}",
-        f"BRIDGE_QUICKBOOKS_CLIENT_SECRET={QUICKBOOKS_CLIENT_SECRET}",
-        f"BRIDGE_QUICKBOOKS_AUTHORIZE_URL={base}{QUICKBOOKS_AUTHORIZE_PATH}",
-        f"BRIDGE_QUICKBOOKS_TOKEN_URL={base}{QUICKBOOKS_TOKEN_PATH}",
-        f"BRIDGE_QUICKBOOKS_REVOKE_URL={base}{QUICKBOOKS_REVOKE_PATH}",
-        f"BRIDGE_QUICKBOOKS_API_BASE_URL={base}{QUICKBOOKS_API_PATH}",
-        f"BRIDGE_QUICKBOOKS_WEBHOOK_KEY={QUICKBOOKS_WEBHOOK_KEY}",
-    ]
+    return [line for name in providers for line in importlib.import_module(f"{__name__}.{name}").env_lines(base)]
 
 
 class SandboxServer:

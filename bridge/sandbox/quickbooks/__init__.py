@@ -12,8 +12,23 @@ URL_PREFIX = "/quickbooks"
 CLIENT_ID = oauth.CLIENT_ID
 CLIENT_SECRET = oauth.CLIENT_SECRET
 
-__all__ = ["CLIENT_ID", "CLIENT_SECRET", "URL_PREFIX", "UK_REALM_ID", "US_REALM_ID", "WEBHOOK_KEY",
-           "QuickBooksEmulator", "create_blueprint"]
+Emulator = QuickBooksEmulator
+
+__all__ = ["CLIENT_ID", "CLIENT_SECRET", "URL_PREFIX", "UK_REALM_ID", "US_REALM_ID", "WEBHOOK_KEY", "Emulator",
+           "QuickBooksEmulator", "create_blueprint", "env_lines"]
+
+
+def env_lines(base: str) -> list[str]:
+    """The BRIDGE_QUICKBOOKS_* settings that point the bridge at this emulator under `base`."""
+    return [
+        f"BRIDGE_QUICKBOOKS_CLIENT_ID={CLIENT_ID}",
+        f"BRIDGE_QUICKBOOKS_CLIENT_SECRET={CLIENT_SECRET}",
+        f"BRIDGE_QUICKBOOKS_AUTHORIZE_URL={base}{URL_PREFIX}{oauth.AUTHORIZE_PATH}",
+        f"BRIDGE_QUICKBOOKS_TOKEN_URL={base}{URL_PREFIX}{oauth.TOKEN_PATH}",
+        f"BRIDGE_QUICKBOOKS_REVOKE_URL={base}{URL_PREFIX}{oauth.REVOKE_PATH}",
+        f"BRIDGE_QUICKBOOKS_API_BASE_URL={base}{URL_PREFIX}",
+        f"BRIDGE_QUICKBOOKS_WEBHOOK_KEY={WEBHOOK_KEY}",
+    ]
 
 
 def current_emulator() -> QuickBooksEmulator:
