@@ -83,7 +83,16 @@ def from_environment(environ: dict | None = None) -> dict:
     return config
 
 
+PROVIDER_EXTRAS = {
+    "QUICKBOOKS": ("WEBHOOK_KEY",),
+    "XERO": ("CONNECTIONS_URL", "WEBHOOK_KEY"),
+    "FRESHBOOKS": ("IDENTITY_URL",),
+}
+"""Settings only some ledgers have; they reach the ledger package under lower-case keys too."""
+
+
 def provider_settings(config: dict, provider: str) -> dict:
-    """One ledger's OAuth settings as the ledger package expects them (lower-case keys)."""
+    """One ledger's settings as the ledger package expects them (lower-case keys, no prefix)."""
     prefix = provider.upper() + "_"
-    return {key.lower(): config.get(prefix + key) for key in PROVIDER_KEYS}
+    keys = PROVIDER_KEYS + PROVIDER_EXTRAS.get(provider.upper(), ())
+    return {key.lower(): config.get(prefix + key) for key in keys}

@@ -113,6 +113,9 @@ class Context:
     """A callable returning a context manager held around each HTTP request (the shared limiter)."""
     observe: Any = None
     """A callable `observe(status, headers)` fed every ledger response (rate-limit headers, 429s)."""
+    after_uncertain: bool = False
+    """True when an earlier attempt of this operation may have been applied (a ledger without
+    idempotency keys looks the object up before creating it again)."""
 
 
 class Ledger:
