@@ -101,6 +101,16 @@ class RetryableLedgerError(LedgerError):
         self.retry_after = retry_after
 
 
+class LedgerRateLimited(RetryableLedgerError):
+    """A limit of the ledger (ours or its 429): wait, never a failure and never an attempt used."""
+
+    slug, title = "ledger-rate-limited", "Ledger rate limit reached"
+
+    def __init__(self, detail: str | None = None, *, problem: str | None = None, **kwargs):
+        super().__init__(detail, **kwargs)
+        self.problem = problem
+
+
 class UncertainOutcome(RetryableLedgerError):
     """The request may have been applied (timeout after sending): retry with the same key."""
 

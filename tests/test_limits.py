@@ -51,11 +51,70 @@ def test_a_429_waits_for_retry_after_then_succeeds(client, api_key, sandbox, run
     op = client.post(f"/v1/connections/{connection_id}/invoices", json=sample_invoice(), headers=auth(api_key)).get_json()
     done = wait_for(client, api_key, op["id"])
     sandbox.configure(time_scale=1)
-    assert done["status"] == "succeeded" and done["attempts"] == 2
+    assert done["status"] == "succeeded" and done["attempts"] == 1  # a limit never uses an attempt
     first, second = done["history"]
-    assert first["outcome"] == "retrying"
+    assert first["outcome"] == "queued"
     throttled = [e for e in first["exchanges"] if e["response"] and e["response"]["status"] == 429]
     assert throttled and throttled[0]["response"]["headers"]["Retry-After"] == "1"
     gap = datetime.fromisoformat(second["started_at"]) - datetime.fromisoformat(first["finished_at"])
     assert gap.total_seconds() >= 0.95, gap
     assert len(sandbox.objects("invoices")) == 1
+
+
+def test_a_spent_daily_limit_holds_the_connection_queued_not_failed(app, client, api_key, sandbox, runtime):
+    from bridge.errors import LedgerRateLimited
+    from bridge.sync import execute
+
+    connection_id = connect_quickbooks(client, api_key)
+    real_perform = execute.perform
+    calls = []
+
+    def day_spent(app_, op, record):
+        calls.append(op.id)
+        if len(calls) == 1:
+            raise LedgerRateLimited("day limit", retry_after=1.5, problem="day")
+        return real_perform(app_, op, record)
+
+    execute.perform = day_spent
+    try:
+        op = client.post(f"/v1/connections/{connection_id}/invoices", json=sample_invoice(), headers=auth(api_key)).get_json()
+        deadline = time.monotonic() + 10
+        while not (held := client.get(f"/v1/syncs/{op['id']}", headers=auth(api_key)).get_json())["waiting_for"]:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert held["status"] == "queued" and held["waiting_for"].startswith("daily limit of the ledger spent until")
+        connection = client.get(f"/v1/connections/{connection_id}", headers=auth(api_key)).get_json()
+        assert connection["limited_until"] is not None
+        done = wait_for(client, api_key, op["id"])
+    finally:
+        execute.perform = real_perform
+    assert done["status"] == "succeeded" and done["attempts"] == 1
+
+
+def test_a_backlog_on_one_connection_does_not_hold_back_another(make_app, sandbox):
+    """Fairness, scaled down: 300 queued on A; B's single invoice goes out within one rate window."""
+    from bridge.sync.worker import EmbeddedRuntime
+    from tests.conftest import UK_REALM, make_key
+
+    app = make_app(RELAY_PER_CONNECTION=5)
+    client = app.test_client()
+    key = make_key(app, "acme")
+    busy = connect_quickbooks(client, key)
+    quiet = connect_quickbooks(client, key, realm=UK_REALM)
+    sandbox.configure(limits={"enabled": True})
+    for n in range(300):
+        client.post(f"/v1/connections/{busy}/customers", json={"external_id": f"c-{n}", "name": f"Customer {n}"},
+                    headers=auth(key))
+    runtime = EmbeddedRuntime(app, workers=2).start()
+    try:
+        time.sleep(1.0)  # the backlog is flowing
+        started = time.monotonic()
+        op = client.post(f"/v1/connections/{quiet}/customers", json={"external_id": "uk-1", "name": "Quiet Ltd"},
+                         headers=auth(key)).get_json()
+        assert wait_for(client, key, op["id"], timeout=30)["status"] == "succeeded"
+        waited = time.monotonic() - started
+        backlog = client.get(f"/v1/syncs?connection_id={busy}&status=queued&limit=200", headers=auth(key)).get_json()
+    finally:
+        runtime.stop()
+    assert waited < 2.0, f"the quiet connection waited {waited:.1f}s behind the backlog"
+    assert len(backlog["data"]) > 50, "the backlog drained too fast to prove anything"

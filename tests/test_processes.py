@@ -39,9 +39,9 @@ def test_procfile_web_command_serves_the_api(app, api_key):
         deadline = time.monotonic() + 30
         while True:
             try:
-                response = requests.get(f"http://127.0.0.1:{port}/v1/me", headers=auth(api_key), timeout=1)
+                response = requests.get(f"http://127.0.0.1:{port}/v1/me", headers=auth(api_key), timeout=5)
                 break
-            except requests.ConnectionError:
+            except requests.RequestException:
                 assert time.monotonic() < deadline, "gunicorn did not start"
                 time.sleep(0.2)
         assert response.status_code == 200 and response.json()["account_name"] == "acme"

@@ -31,6 +31,8 @@ def adapter_for(app: Flask, connection: Connection, record=None) -> base.Ledger:
     """A ledger adapter bound to the connection's tenant, tokens and mapping."""
     package = base.load(connection.provider)
     provider_settings = ledger_settings(app, connection.provider)
+    limiter = Limiter(queue.connection(app), connection.id, package.Adapter.RATE_LIMITS,
+                      package.Adapter.CONCURRENT_REQUESTS)
     context = base.Context(
         tenant_id=connection.tenant_id,
         tokens=ConnectionTokens(app, connection.id, package.OAuth(provider_settings)),
@@ -38,8 +40,8 @@ def adapter_for(app: Flask, connection: Connection, record=None) -> base.Ledger:
         mapping=connection.mapping or {},
         record=record,
         tenant_extra=connection.tenant_extra or {},
-        throttle=Limiter(queue.connection(app), connection.id, package.Adapter.RATE_LIMITS,
-                         package.Adapter.CONCURRENT_REQUESTS).slot,
+        throttle=limiter.slot,
+        observe=limiter.observe,
     )
     return package.Adapter(context)
 

@@ -38,8 +38,9 @@ def blocked_by_earlier():
 
 
 def connection_active():
-    """SQL: the operation's connection is active."""
-    return sa.exists().where(Connection.id == Operation.connection_id, Connection.status == "active")
+    """SQL: the operation's connection is active and not held by a spent daily limit."""
+    return sa.exists().where(Connection.id == Operation.connection_id, Connection.status == "active",
+                             sa.or_(Connection.limited_until.is_(None), Connection.limited_until <= utcnow()))
 
 
 def claim(app: Flask, operation_id: str) -> Operation | None:
@@ -50,7 +51,8 @@ def claim(app: Flask, operation_id: str) -> Operation | None:
     with sessions() as db:
         claimed = db.execute(sa.update(Operation).where(
             Operation.id == operation_id,
-            sa.or_(Operation.status == "queued",
+            sa.or_(sa.and_(Operation.status == "queued", sa.or_(Operation.next_attempt_at.is_(None),
+                                                               Operation.next_attempt_at <= now)),
                    sa.and_(Operation.status == "retrying", Operation.next_attempt_at <= now),
                    sa.and_(Operation.status == "running", Operation.lease_until < now)),
             connection_active(), ~blocked_by_earlier(),
@@ -81,7 +83,7 @@ def waiting_reason(db, op: Operation) -> str | None:
         return {"paused": "connection paused", "needs_reauth": "connection needs reauthorization",
                 "pending": "connection not yet authorized"}.get(connection.status, f"connection {connection.status}")
     if connection is not None and connection.limited_until and connection.limited_until > utcnow():
-        return f"rate limit of the ledger until {connection.limited_until.isoformat()}"
+        return f"daily limit of the ledger spent until {connection.limited_until.isoformat()}"
     keys = [op.object_key] + ([op.parent_key] if op.parent_key else [])
     earlier = db.execute(sa.select(Operation.id).where(
         Operation.connection_id == op.connection_id, Operation.seq < op.seq,
@@ -109,6 +111,8 @@ def sync_operation(operation_id: str) -> str:
         mark_needs_reauth(app, op.connection_id, str(exc))
         return _finish(app, op, started, exchanges, "queued", error=str(exc), waiting="connection needs reauthorization",
                        attempts_used=False)
+    except errors.LedgerRateLimited as exc:
+        return _wait_for_limit(app, op, started, exchanges, exc)
     except (errors.RetryableLedgerError, errors.StaleObject) as exc:
         return _retry(app, op, started, exchanges, exc)
     except errors.LedgerRejected as exc:
@@ -127,6 +131,18 @@ def _field_errors(exc: errors.BridgeError) -> list[dict]:
     found = [{"field": e.get("field", ""), "message": e.get("message", ""), "code": e.get("code")}
              for e in exc.errors]
     return found or [{"field": "", "message": exc.detail, "code": None}]
+
+
+def _wait_for_limit(app: Flask, op: Operation, started, exchanges, exc: errors.LedgerRateLimited) -> str:
+    """A limit is not a failure: the operation goes back to the queue until the limit allows it."""
+    until = utcnow() + timedelta(seconds=max(float(exc.retry_after or 1.0), 0.05))
+    if exc.problem == "day":
+        with app.extensions["bridge.sessions"]() as db:
+            db.execute(sa.update(Connection).where(Connection.id == op.connection_id).values(limited_until=until))
+            db.commit()
+    reason = ("daily limit of the ledger spent until " if exc.problem == "day" else "rate limit of the ledger until ")
+    return _finish(app, op, started, exchanges, "queued", error=str(exc), next_attempt_at=until,
+                   waiting=reason + until.isoformat(), attempts_used=False)
 
 
 def _retry(app: Flask, op: Operation, started, exchanges, exc: Exception) -> str:

@@ -25,6 +25,8 @@ TAKE_SLOT = """
 local now = tonumber(ARGV[1])
 local member = ARGV[2]
 local windows = tonumber(ARGV[3])
+local blocked = redis.call('PTTL', KEYS[windows + 2])
+if blocked > 0 then return blocked end
 local wait = 0
 for i = 1, windows do
   local limit = tonumber(ARGV[2 + 2 * i])
@@ -70,7 +72,8 @@ class Limiter:
 
     def _try(self, member: str) -> float:
         """Take a slot now, or say how many seconds until one may be free."""
-        keys = [f"{self.prefix}:{name}" for name in self.windows] + [f"{self.prefix}:in-flight"]
+        keys = [f"{self.prefix}:{name}" for name in self.windows] + [f"{self.prefix}:in-flight",
+                                                                     f"{self.prefix}:blocked"]
         args = [int(time.time() * 1000), member, len(self.windows)]
         for limit, seconds in self.windows.values():
             args += [limit, int(seconds * 1000) + WINDOW_PADDING_MS]
@@ -84,8 +87,8 @@ class Limiter:
         deadline = time.monotonic() + self.max_sleep
         while (wait := self._try(member)) > 0:
             if time.monotonic() + wait > deadline:
-                raise errors.RetryableLedgerError("The ledger's rate limit for this connection is reached.",
-                                                  retry_after=wait)
+                raise errors.LedgerRateLimited("The ledger's rate limit for this connection is reached.",
+                                               retry_after=wait)
             time.sleep(wait)
         try:
             yield
@@ -95,3 +98,28 @@ class Limiter:
                     self.redis.zrem(f"{self.prefix}:in-flight", member)
                 except redis.RedisError:
                     pass  # it expires by itself
+
+    def block(self, seconds: float) -> None:
+        """Hold every worker's requests on this connection for `seconds` (after a 429)."""
+        milliseconds = max(int(seconds * 1000), 1)
+        key = f"{self.prefix}:blocked"
+        if self.redis.pttl(key) < milliseconds:
+            self.redis.set(key, 1, px=milliseconds)
+
+    def observe(self, status: int, headers) -> None:
+        """Learn from the ledger's answer: a 429 blocks the connection for its Retry-After."""
+        if status == 429:
+            self.block(retry_after_seconds(headers))
+
+
+DEFAULT_429_WAIT = 60.0
+"""Wait after a 429 that names no Retry-After (QBO documents 60 s)."""
+
+
+def retry_after_seconds(headers) -> float:
+    """Retry-After in seconds (a number; an HTTP date is taken as the default)."""
+    value = (headers or {}).get("Retry-After")
+    try:
+        return max(float(value), 0.0)
+    except (TypeError, ValueError):
+        return DEFAULT_429_WAIT

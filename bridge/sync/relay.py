@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 BATCH = 500
 LOST_AFTER_SECONDS = 120
 """A queued operation enqueued this long ago without being claimed is enqueued again."""
+PER_CONNECTION_IN_QUEUE = 10
+"""Operations of one connection enqueued or running at once: the fairness share."""
 POLL_SECONDS = 0.5
 LEADER_KEY = "bridge:relay:leader"
 LEADER_TTL_MS = 5000
@@ -36,17 +38,38 @@ FAILURE_TTL = 7 * 24 * 3600
 
 
 def due_operations(app: Flask, limit: int = BATCH) -> list[tuple[int, str]]:
-    """Operations that should be in the queue now and are not, oldest first."""
+    """Operations that should be in the queue now and are not, oldest first, a fair share per connection.
+
+    Each connection has at most PER_CONNECTION_IN_QUEUE operations enqueued or running, so a backlog
+    of thousands on one connection never stands in front of another connection's first invoice.
+    """
     now = utcnow()
     lost = now - timedelta(seconds=app.config.get("RELAY_LOST_AFTER_SECONDS", LOST_AFTER_SECONDS))
+    share = app.config.get("RELAY_PER_CONNECTION", PER_CONNECTION_IN_QUEUE)
     not_enqueued = sa.or_(Operation.enqueued_at.is_(None), Operation.enqueued_at < lost)
+    due_now = sa.or_(Operation.next_attempt_at.is_(None), Operation.next_attempt_at <= now)
+    candidates = sa.select(
+        Operation.seq, Operation.id, Operation.connection_id,
+        sa.func.row_number().over(partition_by=Operation.connection_id, order_by=Operation.seq).label("rank"),
+    ).where(
+        sa.or_(sa.and_(Operation.status == "queued", not_enqueued, due_now),
+               sa.and_(Operation.status == "retrying", due_now, not_enqueued),
+               sa.and_(Operation.status == "running", Operation.lease_until < now)),
+        connection_active(), ~blocked_by_earlier(),
+    ).subquery()
     with app.extensions["bridge.sessions"]() as db:
-        return [tuple(row) for row in db.execute(sa.select(Operation.seq, Operation.id).where(
-            sa.or_(sa.and_(Operation.status == "queued", not_enqueued),
-                   sa.and_(Operation.status == "retrying", Operation.next_attempt_at <= now, not_enqueued),
-                   sa.and_(Operation.status == "running", Operation.lease_until < now)),
-            connection_active(), ~blocked_by_earlier(),
-        ).order_by(Operation.seq).limit(limit)).all()]
+        busy = dict(db.execute(sa.select(Operation.connection_id, sa.func.count()).where(sa.or_(
+            sa.and_(Operation.status == "queued", Operation.enqueued_at >= lost),
+            sa.and_(Operation.status == "running", Operation.lease_until >= now),
+        )).group_by(Operation.connection_id)).all())
+        rows = db.execute(sa.select(candidates.c.seq, candidates.c.id, candidates.c.connection_id).where(
+            candidates.c.rank <= share).order_by(candidates.c.seq).limit(limit * 2)).all()
+    picked = []
+    for seq, operation_id, connection_id in rows:
+        if busy.get(connection_id, 0) < share:
+            busy[connection_id] = busy.get(connection_id, 0) + 1
+            picked.append((seq, operation_id))
+    return picked[:limit]
 
 
 def relay_once(app: Flask, limit: int = BATCH) -> int:

@@ -11,7 +11,7 @@ from urllib.parse import quote, urlencode
 
 import requests
 
-from bridge.errors import (LedgerNotFound, LedgerRejected, ReauthRequired, RetryableLedgerError,
+from bridge.errors import (LedgerNotFound, LedgerRateLimited, LedgerRejected, ReauthRequired, RetryableLedgerError,
                            StaleObject, UncertainOutcome)
 from bridge.ledgers.base import Context
 from bridge.ledgers.quickbooks import facts
@@ -80,7 +80,7 @@ def raise_for_fault(status: int, body, headers) -> None:
     detail = "; ".join(error["message"] for error in errors if error["message"]) or f"QuickBooks answered {status}"
     codes = {error["code"] for error in errors}
     if status == 429 or facts.FAULT_THROTTLED in codes:
-        raise RetryableLedgerError(f"QuickBooks rate limit: {detail}", retry_after=retry_after(headers))
+        raise LedgerRateLimited(f"QuickBooks rate limit: {detail}", retry_after=retry_after(headers))
     if status >= 500:
         raise RetryableLedgerError(f"QuickBooks server error {status}: {detail}", errors=errors)
     if status == 401:
@@ -173,6 +173,8 @@ class Client:
             if not write or _sent_nothing(exc):
                 raise RetryableLedgerError(f"QuickBooks unreachable: {exc.__class__.__name__}") from exc
             raise UncertainOutcome(f"QuickBooks may have applied the request: {exc.__class__.__name__}") from exc
+        if self.context.observe is not None:
+            self.context.observe(response.status_code, response.headers)
         self._record(record, {"status": response.status_code,
                               "headers": {name: response.headers[name] for name in RECORDED_RESPONSE_HEADERS
                                           if name in response.headers},
