@@ -123,6 +123,25 @@ class Operation(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    batch_id: Mapped[str | None] = mapped_column(sa.String(40), index=True)
+    single: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Batch(Base):
+    """Invoices written in one ledger call: membership and key fixed before it is sent."""
+
+    __tablename__ = "batches"
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    connection_id: Mapped[str] = mapped_column(sa.ForeignKey("connections.id"), index=True)
+    key: Mapped[str] = mapped_column(sa.String(40))
+    members: Mapped[list] = mapped_column(JSONType)
+    status: Mapped[str] = mapped_column(sa.String(20), default="queued")
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    uncertain: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -27,12 +27,18 @@ def oauth_for(app: Flask, provider: str) -> base.OAuthProvider:
     return base.load(provider).OAuth(ledger_settings(app, provider))
 
 
-def adapter_for(app: Flask, connection: Connection, record=None) -> base.Ledger:
+def limiter_for(app: Flask, connection: Connection) -> Limiter:
+    """The connection's share of its ledger's limits (RATE_LIMIT_TIME_SCALE: benchmarks only)."""
+    adapter = base.load(connection.provider).Adapter
+    return Limiter(queue.connection(app), connection.id, adapter.RATE_LIMITS, adapter.CONCURRENT_REQUESTS,
+                   time_scale=float(app.config.get("RATE_LIMIT_TIME_SCALE", 1.0)))
+
+
+def adapter_for(app: Flask, connection: Connection, record=None, after_uncertain: bool = False) -> base.Ledger:
     """A ledger adapter bound to the connection's tenant, tokens and mapping."""
     package = base.load(connection.provider)
     provider_settings = ledger_settings(app, connection.provider)
-    limiter = Limiter(queue.connection(app), connection.id, package.Adapter.RATE_LIMITS,
-                      package.Adapter.CONCURRENT_REQUESTS)
+    limiter = limiter_for(app, connection)
     context = base.Context(
         tenant_id=connection.tenant_id,
         tokens=ConnectionTokens(app, connection.id, package.OAuth(provider_settings)),
@@ -42,6 +48,7 @@ def adapter_for(app: Flask, connection: Connection, record=None) -> base.Ledger:
         tenant_extra=connection.tenant_extra or {},
         throttle=limiter.slot,
         observe=limiter.observe,
+        after_uncertain=after_uncertain,
     )
     return package.Adapter(context)
 

@@ -115,14 +115,28 @@ def finish(app: Flask, provider: str, args: dict) -> Connection:
         db.commit()
         return connection
     connection.code_verifier = None
-    connection.tenant_id = tenant.get("tenant_id") or connection.tenant_id
-    connection.tenants = tenant.get("tenants")
+    connection.tenants = tenant.get("tenants") or None
+    connection.tenant_id = (tenant.get("tenant_id") or connection.tenant_id
+                            or pick_tenant(connection.tenants or [], connection.tenant_hint))
+    if connection.tenant_id is None and connection.tenant_hint:
+        connection.last_error = f"no organisation {connection.tenant_hint!r} in this grant; choose one of `tenants`"
     db.commit()
     save_token(app, connection.id, token)
     db.refresh(connection)
     if connection.tenant_id:
         activate(app, connection)
     return connection
+
+
+def pick_tenant(tenants: list[dict], hint: str | None) -> str | None:
+    """The tenant to use: the only one, or the one the hint names (id, or name ignoring case)."""
+    if len(tenants) == 1 and not hint:
+        return tenants[0]["id"]
+    if hint:
+        for tenant in tenants:
+            if hint == tenant["id"] or hint.casefold() == (tenant.get("name") or "").casefold():
+                return tenant["id"]
+    return None
 
 
 def activate(app: Flask, connection: Connection) -> None:

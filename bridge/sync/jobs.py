@@ -40,7 +40,8 @@ def blocked_by_earlier():
 def connection_active():
     """SQL: the operation's connection is active and not held by a spent daily limit."""
     return sa.exists().where(Connection.id == Operation.connection_id, Connection.status == "active",
-                             sa.or_(Connection.limited_until.is_(None), Connection.limited_until <= utcnow()))
+                             sa.or_(Connection.limited_until.is_(None), Connection.limited_until <= utcnow())
+                             ).correlate_except(Connection)
 
 
 def claim(app: Flask, operation_id: str) -> Operation | None:
@@ -50,7 +51,7 @@ def claim(app: Flask, operation_id: str) -> Operation | None:
     sessions = app.extensions["bridge.sessions"]
     with sessions() as db:
         claimed = db.execute(sa.update(Operation).where(
-            Operation.id == operation_id,
+            Operation.id == operation_id, Operation.batch_id.is_(None),
             sa.or_(sa.and_(Operation.status == "queued", sa.or_(Operation.next_attempt_at.is_(None),
                                                                Operation.next_attempt_at <= now)),
                    sa.and_(Operation.status == "retrying", Operation.next_attempt_at <= now),

@@ -61,31 +61,40 @@ class Limiter:
     """One connection's share of a ledger's limits."""
 
     def __init__(self, connection: redis.Redis, connection_id: str, windows: dict[str, tuple[int, float]],
-                 concurrent: int = 0, max_sleep: float = MAX_SLEEP_SECONDS):
-        """`windows`: name -> (requests, seconds), e.g. {"second": (10, 1.0), "minute": (500, 60.0)}."""
+                 concurrent: int = 0, max_sleep: float = MAX_SLEEP_SECONDS, time_scale: float = 1.0):
+        """`windows`: name -> (requests, seconds), e.g. {"second": (10, 1.0), "minute": (500, 60.0)}.
+
+        `time_scale` > 1 shrinks every window (benchmarks against a sandbox running on scaled time).
+        """
         self.redis = connection
+        self.time_scale = time_scale
         self.prefix = f"bridge:rate:{connection_id}"
         self.windows = windows
         self.concurrent = concurrent
         self.max_sleep = max_sleep
         self.script = connection.register_script(TAKE_SLOT)
 
-    def _try(self, member: str) -> float:
+    def _windows_for(self, kind: str) -> dict[str, tuple[int, float]]:
+        """Every window applies to every request; `batch-*` windows only to batch calls."""
+        return {name: window for name, window in self.windows.items()
+                if not name.startswith("batch") or kind == "batch"}
+
+    def _try(self, member: str, kind: str) -> float:
         """Take a slot now, or say how many seconds until one may be free."""
-        keys = [f"{self.prefix}:{name}" for name in self.windows] + [f"{self.prefix}:in-flight",
-                                                                     f"{self.prefix}:blocked"]
-        args = [int(time.time() * 1000), member, len(self.windows)]
-        for limit, seconds in self.windows.values():
-            args += [limit, int(seconds * 1000) + WINDOW_PADDING_MS]
+        windows = self._windows_for(kind)
+        keys = [f"{self.prefix}:{name}" for name in windows] + [f"{self.prefix}:in-flight", f"{self.prefix}:blocked"]
+        args = [int(time.time() * 1000), member, len(windows)]
+        for limit, seconds in windows.values():
+            args += [limit, int(seconds * 1000 / self.time_scale) + WINDOW_PADDING_MS]
         args += [self.concurrent, IN_FLIGHT_TTL_MS]
         return int(self.script(keys=keys, args=args)) / 1000
 
     @contextmanager
-    def slot(self):
-        """Hold one request's slot; waits briefly, else the operation retries later."""
+    def slot(self, kind: str = "request", max_sleep: float | None = None):
+        """Hold one request's slot (`kind` "batch" also takes a batch slot); wait briefly, else raise."""
         member = secrets.token_hex(8)
-        deadline = time.monotonic() + self.max_sleep
-        while (wait := self._try(member)) > 0:
+        deadline = time.monotonic() + (self.max_sleep if max_sleep is None else max_sleep)
+        while (wait := self._try(member, kind)) > 0:
             if time.monotonic() + wait > deadline:
                 raise errors.LedgerRateLimited("The ledger's rate limit for this connection is reached.",
                                                retry_after=wait)
@@ -98,6 +107,16 @@ class Limiter:
                     self.redis.zrem(f"{self.prefix}:in-flight", member)
                 except redis.RedisError:
                     pass  # it expires by itself
+
+    def available(self, kind: str) -> bool:
+        """Whether a slot of `kind` could be taken now (a hint; nothing is taken)."""
+        now = time.time() * 1000
+        for name, (limit, seconds) in self._windows_for(kind).items():
+            key = f"{self.prefix}:{name}"
+            span = seconds * 1000 / self.time_scale + WINDOW_PADDING_MS
+            if self.redis.zcount(key, now - span, "+inf") >= limit:
+                return False
+        return self.redis.pttl(f"{self.prefix}:blocked") <= 0
 
     def block(self, seconds: float) -> None:
         """Hold every worker's requests on this connection for `seconds` (after a 429)."""

@@ -18,8 +18,10 @@ from flask import Flask
 from rq import Queue
 from sqlalchemy.exc import SQLAlchemyError
 
-from bridge.store.models import Operation, utcnow
-from bridge.sync import queue
+from bridge.ledgers.base import LEDGERS
+from bridge.schemas.operation import UNFINISHED
+from bridge.store.models import Connection, Operation, utcnow
+from bridge.sync import batches, queue
 from bridge.sync.jobs import blocked_by_earlier, connection_active, sync_operation
 
 log = logging.getLogger(__name__)
@@ -37,46 +39,82 @@ RESULT_TTL = 24 * 3600
 FAILURE_TTL = 7 * 24 * 3600
 
 
-def due_operations(app: Flask, limit: int = BATCH) -> list[tuple[int, str]]:
+def due_operations(app: Flask, limit: int = BATCH) -> list[tuple]:
     """Operations that should be in the queue now and are not, oldest first, a fair share per connection.
 
-    Each connection has at most PER_CONNECTION_IN_QUEUE operations enqueued or running, so a backlog
-    of thousands on one connection never stands in front of another connection's first invoice.
+    Each connection has at most PER_CONNECTION_IN_QUEUE single operations enqueued or running, plus
+    two batches' worth of new invoices on ledgers that batch, so a backlog of thousands on one
+    connection never stands in front of another connection's first invoice. Rows: (seq, id,
+    connection_id, provider, object, action, external_id, single).
     """
     now = utcnow()
     lost = now - timedelta(seconds=app.config.get("RELAY_LOST_AFTER_SECONDS", LOST_AFTER_SECONDS))
-    share = app.config.get("RELAY_PER_CONNECTION", PER_CONNECTION_IN_QUEUE)
+    base_share = app.config.get("RELAY_PER_CONNECTION", PER_CONNECTION_IN_QUEUE)
     not_enqueued = sa.or_(Operation.enqueued_at.is_(None), Operation.enqueued_at < lost)
     due_now = sa.or_(Operation.next_attempt_at.is_(None), Operation.next_attempt_at <= now)
     candidates = sa.select(
-        Operation.seq, Operation.id, Operation.connection_id,
+        Operation.seq, Operation.id, Operation.connection_id, Connection.provider, Operation.object,
+        Operation.action, Operation.external_id, Operation.single,
         sa.func.row_number().over(partition_by=Operation.connection_id, order_by=Operation.seq).label("rank"),
-    ).where(
+    ).join(Connection, Connection.id == Operation.connection_id).where(
+        Operation.batch_id.is_(None),
         sa.or_(sa.and_(Operation.status == "queued", not_enqueued, due_now),
                sa.and_(Operation.status == "retrying", due_now, not_enqueued),
                sa.and_(Operation.status == "running", Operation.lease_until < now)),
         connection_active(), ~blocked_by_earlier(),
     ).subquery()
+    batch_room = {name: 2 * batches.batch_size(name) for name in LEDGERS}  # two batches in flight
     with app.extensions["bridge.sessions"]() as db:
-        busy = dict(db.execute(sa.select(Operation.connection_id, sa.func.count()).where(sa.or_(
-            sa.and_(Operation.status == "queued", Operation.enqueued_at >= lost),
-            sa.and_(Operation.status == "running", Operation.lease_until >= now),
-        )).group_by(Operation.connection_id)).all())
-        rows = db.execute(sa.select(candidates.c.seq, candidates.c.id, candidates.c.connection_id).where(
-            candidates.c.rank <= share).order_by(candidates.c.seq).limit(limit * 2)).all()
+        busy = dict(db.execute(sa.select(Operation.connection_id, sa.func.count()).where(
+            Operation.batch_id.is_(None), sa.or_(
+                sa.and_(Operation.status == "queued", Operation.enqueued_at >= lost),
+                sa.and_(Operation.status == "running", Operation.lease_until >= now)),
+        ).group_by(Operation.connection_id)).all())
+        batched = dict(db.execute(sa.select(Operation.connection_id, sa.func.count()).where(
+            Operation.batch_id.isnot(None), Operation.status.in_(UNFINISHED),
+        ).group_by(Operation.connection_id)).all())
+        rows = db.execute(sa.select(*[c for c in candidates.c if c.name != "rank"]).where(
+            candidates.c.rank <= base_share + max(batch_room.values())).order_by(candidates.c.seq)
+            .limit(limit * 2)).all()
     picked = []
-    for seq, operation_id, connection_id in rows:
-        if busy.get(connection_id, 0) < share:
+    for row in rows:
+        connection_id = row.connection_id
+        if batch_room[row.provider] and row.object == "invoice" and row.action == "upsert" and not row.single:
+            if batched.get(connection_id, 0) < batch_room[row.provider]:
+                batched[connection_id] = batched.get(connection_id, 0) + 1
+                picked.append(tuple(row))
+        elif busy.get(connection_id, 0) < base_share:
             busy[connection_id] = busy.get(connection_id, 0) + 1
-            picked.append((seq, operation_id))
+            picked.append(tuple(row))
     return picked[:limit]
 
 
 def relay_once(app: Flask, limit: int = BATCH) -> int:
-    """Enqueue one batch of due operations; returns how many."""
+    """Enqueue one round of due work (single operations and batches); returns how many operations."""
     due = due_operations(app, limit)
-    if not due:
-        return 0
+    formed = []
+    if due:
+        with app.extensions["bridge.sessions"]() as db:
+            groups: dict[tuple[str, str], list] = {}
+            for row in due:
+                if not row[7] and batches.batch_size(row[3]):
+                    groups.setdefault((row[2], row[3]), []).append((row[1], row[4], row[5], row[6]))
+            for (connection_id, provider), ops in groups.items():
+                formed += batches.form(db, connection_id, provider, batches.batchable(db, connection_id, ops))
+            db.commit()
+    in_batches = {member for batch in formed for member in batch.members}
+    singles = [(row[0], row[1]) for row in due if row[1] not in in_batches]
+    if singles:
+        _enqueue_singles(app, singles)
+    batch_ids = batches.due_batches(app)
+    if batch_ids:
+        batches.enqueue(app, batch_ids)
+    log.debug("relay enqueued %d operations and %d batches", len(singles), len(batch_ids))
+    return len(singles) + len(in_batches)
+
+
+def _enqueue_singles(app: Flask, due: list[tuple[int, str]]) -> None:
+    """One sync_operation job per operation, then mark them enqueued."""
     ledger_writes = queue.get_queue(queue.LEDGER_WRITES, app)
     jobs = [Queue.prepare_data(sync_operation, args=(operation_id,), timeout=JOB_TIMEOUT,
                                job_id=f"{operation_id}-{secrets.token_hex(4)}", result_ttl=RESULT_TTL,
@@ -89,8 +127,6 @@ def relay_once(app: Flask, limit: int = BATCH) -> int:
         db.execute(sa.update(Operation).where(Operation.seq.in_([seq for seq, _ in due])).values(
             enqueued_at=utcnow()).execution_options(synchronize_session=False))
         db.commit()
-    log.debug("relay enqueued %d operations", len(due))
-    return len(due)
 
 
 class Relay:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from bridge.errors import LedgerRejected, StaleObject
-from bridge.ledgers.base import Context, Ledger, LedgerRef, Written
+from bridge.errors import LedgerRejected, StaleObject, UncertainOutcome
+from bridge.ledgers.base import BatchItem, BatchResult, Context, Ledger, LedgerRef, Written
 from bridge.ledgers.quickbooks import facts
 from bridge.ledgers.quickbooks.client import Client
 from bridge.ledgers.quickbooks.mapping import (
     SOURCE_NOTE, allocation_payload, company_from_qbo, credit_memo_from_qbo, credit_memo_payload,
-    customer_from_qbo, customer_payload, invoice_from_qbo, invoice_payload, needs_default_item,
+    customer_from_qbo, customer_payload, fault_errors, invoice_from_qbo, invoice_payload, needs_default_item,
     payment_from_qbo, payment_payload, source_external_id)
 from bridge.ledgers.quickbooks.oauth import OAuth
 
@@ -29,8 +29,10 @@ class Adapter(Ledger):
     name = "quickbooks"
     capabilities = ("customers", "invoices", "payments", "credit_notes", "void_invoice", "find_invoices",
                     "tenant_info", "request_id")
-    RATE_LIMITS = {"second": (facts.REQUESTS_PER_SECOND, 1.0), "minute": (facts.REQUESTS_PER_MINUTE, 60.0)}
+    RATE_LIMITS = {"second": (facts.REQUESTS_PER_SECOND, 1.0), "minute": (facts.REQUESTS_PER_MINUTE, 60.0),
+                   "batch-minute": (facts.BATCH_REQUESTS_PER_MINUTE, 60.0)}
     CONCURRENT_REQUESTS = facts.CONCURRENT_REQUESTS
+    BATCH_MAX = facts.BATCH_MAX
 
     def __init__(self, context: Context, client: Client | None = None):
         super().__init__(context)
@@ -133,6 +135,49 @@ class Adapter(Ledger):
         else:
             saved = self._create("Invoice", body, request_key)
         return self._written(saved, invoice_from_qbo, warnings)
+
+    def upsert_invoices(self, items: list[BatchItem], batch_key: str) -> list[BatchResult]:
+        """New invoices in one /batch call (requestid = the batch key); each item answers for itself."""
+        if len(batch_key) > facts.BATCH_REQUEST_ID_MAX or len(items) > facts.BATCH_MAX:
+            raise ValueError("a QBO batch takes at most 30 items and a requestid of at most 36 characters")
+        results: dict[str, BatchResult] = {}
+        requests_, bids = [], {}
+        for index, item in enumerate(items):
+            if item.existing is not None:
+                raise ValueError("QBO batches carry new invoices only (updates need their SyncToken)")
+            try:
+                body, warnings = invoice_payload(item.document, item.customer.ledger_id, self.context.mapping,
+                                                 self._company_for(item.document))
+            except LedgerRejected as exc:
+                results[item.key] = BatchResult(item.key, error=exc)
+                continue
+            bid = f"b{index}"
+            bids[bid] = (item, warnings)
+            requests_.append({"bId": bid, "operation": "create", "Invoice": body})
+        if requests_:
+            answer = self.client.post("batch", {"BatchItemRequest": requests_}, batch_key)
+            for response in answer.get("BatchItemResponse") or []:
+                item, warnings = bids[response.get("bId")]
+                if "Fault" in response:
+                    errors = fault_errors(response)
+                    detail = "; ".join(e["message"] for e in errors if e["message"]) or "QuickBooks refused the invoice"
+                    results[item.key] = BatchResult(item.key, error=LedgerRejected(detail, errors=errors))
+                else:
+                    results[item.key] = BatchResult(item.key, written=self._written(
+                        response["Invoice"], invoice_from_qbo, warnings))
+        missing = [item.key for item in items if item.key not in results]
+        if missing:
+            raise UncertainOutcome(f"QuickBooks batch answer lacked {len(missing)} of its items")
+        return [results[item.key] for item in items]
+
+    def find_invoice_ids(self, numbers: list[str]) -> dict[str, str]:
+        """Ledger ids of invoices by DocNumber (one query)."""
+        if not numbers:
+            return {}
+        listed = ", ".join(f"'{escape(number)}'" for number in numbers)
+        found = self.client.query(f"select * from Invoice where DocNumber in ({listed}) "
+                                  f"MAXRESULTS {facts.QUERY_MAX_RESULTS}").get("Invoice") or []
+        return {invoice["DocNumber"]: invoice["Id"] for invoice in found if invoice.get("DocNumber")}
 
     def record_payment(self, payment: dict, invoice: LedgerRef, customer: LedgerRef,
                        existing: LedgerRef | None, request_key: str) -> Written:

@@ -146,10 +146,12 @@ class Client:
         url = f"{self.base}/{path.lstrip('/')}?{urlencode(query, quote_via=quote, safe='')}"
         data = dumps(body).encode("utf-8") if body is not None else None
         token = self.context.tokens.current()
-        response = self._send(method, url, data, body, token.access_token, write=request_id is not None)
+        kind = "batch" if path == "batch" else "request"
+        response = self._send(method, url, data, body, token.access_token, write=request_id is not None, kind=kind)
         if response.status_code == 401:
             token = self.context.tokens.refreshed(token)
-            response = self._send(method, url, data, body, token.access_token, write=request_id is not None)
+            response = self._send(method, url, data, body, token.access_token, write=request_id is not None,
+                                  kind=kind)
             if response.status_code == 401:
                 raise ReauthRequired("QuickBooks refused a freshly refreshed access token")
         parsed = self._parse(response)
@@ -158,7 +160,7 @@ class Client:
 
     # --- plumbing --------------------------------------------------------------------------------------
     def _send(self, method: str, url: str, data: bytes | None, body, access_token: str, *,
-              write: bool) -> requests.Response:
+              write: bool, kind: str = "request") -> requests.Response:
         """One HTTP exchange, recorded redacted; network failures mapped to retryable or uncertain."""
         headers = {"Accept": "application/json", "User-Agent": "invoice-bridge"}
         if data is not None:
@@ -166,7 +168,7 @@ class Client:
         record = {"method": method, "url": url, "headers": dict(headers), "body": redact(body)}
         headers["Authorization"] = f"Bearer {access_token}"
         try:
-            with self.context.throttle() if self.context.throttle else nullcontext():
+            with self.context.throttle(kind) if self.context.throttle else nullcontext():
                 response = self.session.request(method, url, data=data, headers=headers, timeout=self.timeout)
         except requests.RequestException as exc:
             self._record(record, None)
