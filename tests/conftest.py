@@ -24,6 +24,7 @@ from bridge.store.models import Base
 DEFAULT_DATABASE = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/13"
 US_REALM, UK_REALM = "9130350000000001", "9130350000000002"
+SANDBOX_PROVIDERS = ("quickbooks", "xero", "freshbooks")
 REQUIRE = os.environ.get("BRIDGE_TEST_REQUIRE_SERVICES") == "1"
 
 
@@ -147,9 +148,10 @@ def make_app(database_url, redis_url, sandbox, tmp_path):
     _truncate(database_url)
     if redis_url:
         redis.Redis.from_url(redis_url).flushdb()
-    sandbox.control("quickbooks", "reset")
-    # Limits are enforced by the sandbox; tests of other behaviour turn them off (tests of limits turn them on).
-    sandbox.configure(limits={"enabled": False})
+    for provider in SANDBOX_PROVIDERS:
+        sandbox.control(provider, "reset", json={"config": True})
+        # Limits are enforced by the sandbox; tests of other behaviour turn them off (tests of limits turn them on).
+        sandbox.configure(provider, limits={"enabled": False})
     secret = Fernet.generate_key().decode()
     apps = []
 
@@ -210,21 +212,28 @@ def auth(key: str) -> dict:
     return {"Authorization": f"Bearer {key}"}
 
 
-def connect_quickbooks(client, key: str, realm: str | None = None) -> str:
-    """Connect the sandbox's QuickBooks company through the real OAuth redirect; the connection id."""
-    started = client.post("/v1/connections", json={"provider": "quickbooks"}, headers=auth(key))
+def connect(client, key: str, provider: str, tenant: str | None = None, realm: str | None = None,
+            expect: str = "active") -> str:
+    """Connect a sandbox ledger through the real OAuth redirect; the connection id."""
+    body = {"provider": provider, **({"tenant": tenant} if tenant else {})}
+    started = client.post("/v1/connections", json=body, headers=auth(key))
     assert started.status_code == 201, started.get_json()
     authorize_url = started.get_json()["authorize_url"] + (f"&realm={realm}" if realm else "")
     approval = requests.get(authorize_url, allow_redirects=False, timeout=10)
     assert approval.status_code == 302, approval.text
     callback = approval.headers["Location"]
-    assert callback.startswith("http://127.0.0.1:5999/v1/oauth/quickbooks/callback?")
+    assert callback.startswith(f"http://127.0.0.1:5999/v1/oauth/{provider}/callback?"), callback
     finished = client.get(callback.removeprefix("http://127.0.0.1:5999"))
     assert finished.status_code == 302, finished.get_data(as_text=True)
     connection_id = started.get_json()["id"]
     connection = client.get(f"/v1/connections/{connection_id}", headers=auth(key)).get_json()
-    assert connection["status"] == "active", connection
+    assert connection["status"] == expect, connection
     return connection_id
+
+
+def connect_quickbooks(client, key: str, realm: str | None = None) -> str:
+    """Connect the sandbox's QuickBooks company (US unless `realm`)."""
+    return connect(client, key, "quickbooks", realm=realm)
 
 
 def wait_for(client, key: str, operation_id: str, statuses=("succeeded", "failed", "dead"), timeout: float = 20):

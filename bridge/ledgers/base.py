@@ -14,6 +14,8 @@ from typing import Any, Protocol
 
 LEDGERS = {
     "quickbooks": "bridge.ledgers.quickbooks",
+    "xero": "bridge.ledgers.xero",
+    "freshbooks": "bridge.ledgers.freshbooks",
 }
 """Ledger name -> package exposing `Adapter` (a Ledger subclass) and `OAuth` (an OAuthProvider)."""
 

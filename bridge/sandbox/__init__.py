@@ -23,7 +23,7 @@ QUICKBOOKS_AUTHORIZE_PATH = "/quickbooks" + quickbooks_oauth.AUTHORIZE_PATH
 QUICKBOOKS_TOKEN_PATH = "/quickbooks" + quickbooks_oauth.TOKEN_PATH
 QUICKBOOKS_REVOKE_PATH = "/quickbooks" + quickbooks_oauth.REVOKE_PATH
 QUICKBOOKS_API_PATH = "/quickbooks"  # the bridge appends /v3/company/<realm>/...
-PROVIDERS = ("quickbooks",)
+PROVIDERS = ("quickbooks", "xero", "freshbooks")
 """Emulator packages under bridge.sandbox; each exposes `Emulator`, `create_blueprint()` and `env_lines(base)`."""
 DEFAULT_HOST = "127.0.0.1"
 

@@ -125,6 +125,7 @@ class Operation(Base):
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     batch_id: Mapped[str | None] = mapped_column(sa.String(40), index=True)
     single: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
+    uncertain: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -7,6 +7,7 @@ import json
 from decimal import Decimal
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from flask import Flask
 
 from bridge import errors
@@ -32,15 +33,15 @@ class Run:
         return LedgerRef(row.ledger_id, dict(row.extra or {})) if row else None
 
     def remember(self, obj: str, external_id: str, ledger_id: str, extra: dict | None = None) -> None:
-        """Store (or update) our external id -> ledger id, committed at once."""
-        key = (self.op.connection_id, obj, external_id)
-        row = self.db.get(LedgerObject, key)
-        if row is None:
-            self.db.add(LedgerObject(connection_id=key[0], object=obj, external_id=external_id,
-                                     ledger_id=ledger_id, extra=extra or {}, operation_id=self.op.id))
-        else:
-            row.ledger_id, row.extra, row.operation_id, row.updated_at = ledger_id, extra or {}, self.op.id, utcnow()
+        """Store (or update) our external id -> ledger id atomically (two workers may race), committed at once."""
+        values = {"connection_id": self.op.connection_id, "object": obj, "external_id": external_id,
+                  "ledger_id": ledger_id, "extra": extra or {}, "operation_id": self.op.id, "updated_at": utcnow()}
+        insert = (postgresql.insert if self.db.bind.dialect.name == "postgresql" else sqlite.insert)(LedgerObject)
+        self.db.execute(insert.values(**values).on_conflict_do_update(
+            index_elements=["connection_id", "object", "external_id"],
+            set_={name: values[name] for name in ("ledger_id", "extra", "operation_id", "updated_at")}))
         self.db.commit()
+        self.db.expire_all()
 
     def key(self, suffix: str = "") -> str:
         """The operation's ledger idempotency key, with a suffix per step."""
@@ -150,5 +151,5 @@ def perform(app: Flask, op: Operation, record) -> Written:
     """Run the operation's action against its ledger."""
     with app.extensions["bridge.sessions"]() as db:
         connection = db.execute(sa.select(Connection).where(Connection.id == op.connection_id)).scalar_one()
-        run = Run(app, db, op, adapter_for(app, connection, record))
+        run = Run(app, db, op, adapter_for(app, connection, record, after_uncertain=op.uncertain))
         return ACTIONS[(op.object, op.action)](run, load_input(op))

@@ -149,18 +149,20 @@ def _wait_for_limit(app: Flask, op: Operation, started, exchanges, exc: errors.L
 def _retry(app: Flask, op: Operation, started, exchanges, exc: Exception) -> str:
     """Retry later with backoff (honouring Retry-After), or give up after BRIDGE_RETRY_MAX."""
     if op.attempts >= app.config["RETRY_MAX"]:
-        return _finish(app, op, started, exchanges, "dead", error=str(exc),
+        return _finish(app, op, started, exchanges, "dead", error=str(exc), uncertain=True,
                        errors=[{"field": "", "message": f"Gave up after {op.attempts} attempts: {exc}", "code": None}])
     backoff = float(app.config["RETRY_BACKOFF"]) * (2 ** (op.attempts - 1))
     retry_after = getattr(exc, "retry_after", None) or 0
     delay = min(max(backoff, float(retry_after)), MAX_BACKOFF_SECONDS)
     return _finish(app, op, started, exchanges, "retrying", error=str(exc),
-                   next_attempt_at=utcnow() + timedelta(seconds=delay))
+                   next_attempt_at=utcnow() + timedelta(seconds=delay),
+                   uncertain=isinstance(exc, (errors.UncertainOutcome, errors.RetryableLedgerError)))
 
 
 def _finish(app: Flask, op: Operation, started, exchanges, status: str, *, error: str | None = None,
             errors: list | None = None, warnings: list | None = None, ledger_id: str | None = None,
-            next_attempt_at=None, waiting: str | None = None, attempts_used: bool = True) -> str:
+            next_attempt_at=None, waiting: str | None = None, attempts_used: bool = True,
+            uncertain: bool = False) -> str:
     """Record the attempt and the operation's new state in one commit, then wake the relay."""
     now = utcnow()
     with app.extensions["bridge.sessions"]() as db:
@@ -176,6 +178,8 @@ def _finish(app: Flask, op: Operation, started, exchanges, status: str, *, error
             values["warnings"] = list(dict.fromkeys((op.warnings or []) + (warnings or [])))
         if not attempts_used:
             values["attempts"] = Operation.attempts - 1
+        if uncertain:
+            values["uncertain"] = True  # a later attempt may find the write already applied
         db.execute(sa.update(Operation).where(Operation.seq == op.seq, Operation.status == "running").values(**values))
         db.commit()
     log.info("operation %s (%s %s %s): %s", op.id, op.action, op.object, op.external_id, status)

@@ -79,11 +79,11 @@ class Limiter:
         return {name: window for name, window in self.windows.items()
                 if not name.startswith("batch") or kind == "batch"}
 
-    def _try(self, member: str, kind: str) -> float:
-        """Take a slot now, or say how many seconds until one may be free."""
+    def _try(self, member: str, kind: str, now_ms: int | None = None) -> float:
+        """Take a slot at `now_ms` (default: now), or say how many seconds until one may be free."""
         windows = self._windows_for(kind)
         keys = [f"{self.prefix}:{name}" for name in windows] + [f"{self.prefix}:in-flight", f"{self.prefix}:blocked"]
-        args = [int(time.time() * 1000), member, len(windows)]
+        args = [int(time.time() * 1000) if now_ms is None else now_ms, member, len(windows)]
         for limit, seconds in windows.values():
             args += [limit, int(seconds * 1000 / self.time_scale) + WINDOW_PADDING_MS]
         args += [self.concurrent, IN_FLIGHT_TTL_MS]
