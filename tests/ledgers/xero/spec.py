@@ -6,7 +6,7 @@ records as `calls[i].request`) with openapi-core: path and method, path/query/he
 properties included. It also checks what the spec states only in prose: a Bearer token, and an
 Idempotency-Key of at most 128 characters on every PUT and POST.
 
-The spec is vendored under tests/fixtures/xero/openapi/ (MIT, XeroAPI/Xero-OpenAPI @ e952d0bd);
+The spec is Xero's official one at ../shared/vendor-specs/xero/ (MIT, XeroAPI/Xero-OpenAPI @ e952d0bd);
 XERO_OPENAPI_SPEC points elsewhere. One quirk is patched before use, narrowly: 23 boolean schemas
 declare `default: 'false'` (a string), which openapi-spec-validator rejects ("'false' is not of type
 'boolean'"); those defaults become real booleans. Nothing else in the spec is changed, and the
@@ -27,7 +27,7 @@ from openapi_core import OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest
 
 SPEC_PATH = Path(os.environ.get("XERO_OPENAPI_SPEC") or
-                 Path(__file__).resolve().parents[2] / "fixtures" / "xero" / "openapi" / "xero_accounting.yaml")
+                 Path(__file__).resolve().parents[3].parent / "shared" / "vendor-specs" / "xero" / "xero_accounting.yaml")
 SERVER = "https://api.xero.com/api.xro/2.0"
 """The spec's only server: point the adapter's api_base_url here (responses intercepts it)."""
 IDEMPOTENCY_KEY_MAX = 128
