@@ -17,7 +17,7 @@ from .xero_client import API
 
 pytestmark = pytest.mark.filterwarnings("ignore:Unsupported scheme type")
 
-SPECS = Path("/work/shared/vendor-specs/xero")
+SPECS = Path(__file__).resolve().parents[3].parent / "shared" / "vendor-specs" / "xero"
 ACCOUNTING_SERVER = "https://api.xero.com/api.xro/2.0"
 IDENTITY_SERVER = "https://api.xero.com"
 
