@@ -5,10 +5,22 @@ from __future__ import annotations
 import os
 
 from flask import Flask
+from flask.sessions import SessionInterface
 
 from bridge import settings
 
 __version__ = "0.1.0"
+
+
+class NoSessions(SessionInterface):
+    """No cookie sessions: nothing to open or save on any request."""
+
+    def open_session(self, app, request):
+        """No session (Flask uses a null one)."""
+        return None
+
+    def save_session(self, app, session, response):
+        """Nothing to save."""
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -20,6 +32,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(values)
     app.config["MAX_CONTENT_LENGTH"] = settings.MAX_BODY_BYTES
     app.json.sort_keys = False
+    app.session_interface = NoSessions()  # the API is stateless; BRIDGE_SECRET_KEY never signs cookies
 
     from bridge import api, store
     from bridge.sync import queue

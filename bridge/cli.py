@@ -142,9 +142,17 @@ def openapi_document(app) -> dict:
         return app.extensions["bridge.api"].spec.to_dict()
 
 
+class _PlainDumper(yaml.SafeDumper):
+    """YAML without anchors and aliases (shared lists are written out each time)."""
+
+    def ignore_aliases(self, data):
+        """Never alias."""
+        return True
+
+
 def openapi_yaml(app) -> str:
     """openapi.yaml's exact text."""
-    return yaml.safe_dump(openapi_document(app), sort_keys=False, allow_unicode=True, width=100)
+    return yaml.dump(openapi_document(app), Dumper=_PlainDumper, sort_keys=False, allow_unicode=True, width=100)
 
 
 @main.command()

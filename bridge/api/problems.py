@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import orjson
+import psycopg
 from flask import Response
 from marshmallow import Schema, fields
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -119,6 +120,7 @@ def init_app(app) -> None:
     """Route every error through the problem document."""
     app.register_error_handler(OperationalError, from_database_down)
     app.register_error_handler(InterfaceError, from_database_down)
+    app.register_error_handler(psycopg.OperationalError, from_database_down)
     app.register_error_handler(errors.BridgeError, problem)
     app.register_error_handler(HTTPException, from_http_exception)
     app.register_error_handler(Exception, from_unexpected)

@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 from marshmallow import ValidationError, fields
 
 DECIMAL_PATTERN = r"^-?\d{1,15}(\.\d{1,%d})?$"
+TOO_LARGE = Decimal(10) ** 15
 
 
 def decimal_places(value: Decimal) -> int:
@@ -35,26 +36,32 @@ class DecimalString(fields.Field):
 
     def _deserialize(self, value, attr, data, **kwargs) -> Decimal:
         """A string or exact number to Decimal, checking form, places and bounds."""
-        if isinstance(value, bool) or isinstance(value, float) or not isinstance(value, (str, int, Decimal)):
-            raise ValidationError("Must be a decimal string such as \"12.50\".")
-        try:
-            number = Decimal(value.strip() if isinstance(value, str) else value)
-        except (InvalidOperation, ValueError):
-            raise ValidationError("Must be a decimal string such as \"12.50\".") from None
-        if not number.is_finite():
-            raise ValidationError("NaN and Infinity are not amounts.")
-        if decimal_places(number) > self.places:
-            raise ValidationError(f"At most {self.places} decimal places.")
-        if abs(number) >= Decimal(10) ** 15:
-            raise ValidationError("Too large.")
-        if self.minimum is not None:
-            if self.exclusive_minimum and number <= self.minimum:
-                raise ValidationError(f"Must be greater than {self.minimum}.")
-            if not self.exclusive_minimum and number < self.minimum:
-                raise ValidationError(f"Must be at least {self.minimum}.")
-        if self.maximum is not None and number > self.maximum:
-            raise ValidationError(f"Must be at most {self.maximum}.")
-        return number
+        return parse_decimal(value, self.places, self.minimum, self.exclusive_minimum, self.maximum)
+
+
+def parse_decimal(value, places: int, minimum: Decimal | None = None, exclusive_minimum: bool = False,
+                  maximum: Decimal | None = None) -> Decimal:
+    """The one rule for decimals in requests: exact, finite, at most `places` decimals, within bounds."""
+    if isinstance(value, bool) or isinstance(value, float) or not isinstance(value, (str, int, Decimal)):
+        raise ValidationError("Must be a decimal string such as \"12.50\".")
+    try:
+        number = Decimal(value.strip() if isinstance(value, str) else value)
+    except (InvalidOperation, ValueError):
+        raise ValidationError("Must be a decimal string such as \"12.50\".") from None
+    if not number.is_finite():
+        raise ValidationError("NaN and Infinity are not amounts.")
+    if decimal_places(number) > places:
+        raise ValidationError(f"At most {places} decimal places.")
+    if abs(number) >= TOO_LARGE:
+        raise ValidationError("Too large.")
+    if minimum is not None:
+        if exclusive_minimum and number <= minimum:
+            raise ValidationError(f"Must be greater than {minimum}.")
+        if not exclusive_minimum and number < minimum:
+            raise ValidationError(f"Must be at least {minimum}.")
+    if maximum is not None and number > maximum:
+        raise ValidationError(f"Must be at most {maximum}.")
+    return number
 
 
 class Money(DecimalString):

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import orjson
+import psycopg
 import sqlalchemy as sa
 from flask import current_app
 
@@ -130,37 +131,57 @@ def _row(op: NewOperation, account_id: str, connection_id: str, now: datetime) -
             "created_at": now, "updated_at": now}
 
 
+STATEMENTS: dict[tuple[int, bool], str] = {}
+"""The ingest SQL by (operation rows, with an idempotency key): constant text, prepared once per connection."""
+
+CASTS = {"warnings": "::jsonb", "errors": "::jsonb", "attempts": "::int", "created_at": "::timestamptz",
+         "updated_at": "::timestamptz"}
+
+
+def ingest_statement(rows: int, keyed: bool) -> str:
+    """One statement: connection check, idempotency insert (if keyed) and the outbox rows."""
+    key = (rows, keyed)
+    if key not in STATEMENTS:
+        values = ", ".join("(" + ", ".join(f"%s{CASTS.get(column, '::text')}" for column in OP_COLUMNS) + ")"
+                           for _ in range(rows))
+        idem = (", idem AS (INSERT INTO idempotency_records (account_id, route, key, body_hash, status_code,"
+                " response_body, created_at, expires_at) SELECT %s, %s, %s, %s, %s, %s, %s::timestamptz,"
+                " %s::timestamptz FROM conn ON CONFLICT DO NOTHING RETURNING 1)") if keyed else ""
+        STATEMENTS[key] = (
+            "WITH conn AS (SELECT 1 FROM connections WHERE id = %s AND account_id = %s"
+            " AND status <> 'disconnected')" + idem +
+            f" INSERT INTO operations ({', '.join(OP_COLUMNS)}) SELECT * FROM (VALUES {values})"
+            f" AS v({', '.join(OP_COLUMNS)}) WHERE EXISTS (SELECT 1 FROM {'idem' if keyed else 'conn'}) RETURNING seq")
+    return STATEMENTS[key]
+
+
+def _raw_connection(app, fresh: bool = False):
+    """This thread's autocommit psycopg connection (no pool, no pre-ping: the hot path's one round-trip)."""
+    local = app.extensions.setdefault("bridge.ingest_local", threading.local())
+    connection = getattr(local, "connection", None)
+    if fresh or connection is None or connection.closed:
+        if connection is not None:
+            connection.close()
+        url = store.engine().url.set(drivername="postgresql")
+        local.connection = connection = psycopg.connect(url.render_as_string(hide_password=False),
+                                                        autocommit=True, prepare_threshold=0)
+    return connection
+
+
 def _accept_postgres(account_id: str, connection_id: str, rows: list[dict], idem: dict | None) -> bool:
     """One autocommit statement: connection check, idempotency insert and outbox insert."""
-    params: dict = {"cid": connection_id, "aid": account_id}
-    values = []
-    for index, row in enumerate(rows):
-        names = []
-        for column in OP_COLUMNS:
-            params[f"{column}_{index}"] = row[column]
-            cast = {"warnings": "::jsonb", "errors": "::jsonb", "attempts": "::int",
-                    "created_at": "::timestamptz", "updated_at": "::timestamptz"}.get(column, "::text")
-            names.append(f"%({column}_{index})s{cast}")
-        values.append("(" + ", ".join(names) + ")")
-    gate = "SELECT 1 FROM conn"
-    idem_cte = ""
+    params: list = [connection_id, account_id]
     if idem is not None:
-        params.update({f"i_{key}": value for key, value in idem.items()})
-        idem_cte = (", idem AS (INSERT INTO idempotency_records (account_id, route, key, body_hash, status_code,"
-                    " response_body, created_at, expires_at) SELECT %(i_account_id)s, %(i_route)s, %(i_key)s,"
-                    " %(i_body_hash)s, %(i_status_code)s, %(i_response_body)s, %(i_created_at)s, %(i_expires_at)s"
-                    " FROM conn ON CONFLICT DO NOTHING RETURNING 1)")
-        gate = "SELECT 1 FROM idem"
-    sql = ("WITH conn AS (SELECT 1 FROM connections WHERE id = %(cid)s AND account_id = %(aid)s"
-           " AND status <> 'disconnected')" + idem_cte +
-           f" INSERT INTO operations ({', '.join(OP_COLUMNS)}) SELECT * FROM (VALUES {', '.join(values)})"
-           f" AS v({', '.join(OP_COLUMNS)}) WHERE EXISTS ({gate}) RETURNING seq")
-    engine = current_app.extensions.get("bridge.autocommit")
-    if engine is None:
-        engine = current_app.extensions["bridge.autocommit"] = store.engine().execution_options(
-            isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        return connection.exec_driver_sql(sql, params).first() is not None
+        params += [idem[name] for name in ("account_id", "route", "key", "body_hash", "status_code",
+                                           "response_body", "created_at", "expires_at")]
+    for row in rows:
+        params += [row[column] for column in OP_COLUMNS]
+    sql = ingest_statement(len(rows), idem is not None)
+    app = current_app._get_current_object()
+    try:
+        return _raw_connection(app).execute(sql, params).fetchone() is not None
+    except psycopg.OperationalError:  # a dropped connection: one fresh try, then the 503 handler
+        return _raw_connection(app, fresh=True).execute(sql, params).fetchone() is not None
 
 
 def _accept_generic(account_id: str, connection_id: str, rows: list[dict], idem: dict | None) -> bool:

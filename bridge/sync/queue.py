@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 import redis
 from flask import Flask, current_app
@@ -58,9 +59,18 @@ def get_queue(name: str = LEDGER_WRITES, app: Flask | None = None) -> Queue:
     return Queue(name, connection=connection(app))
 
 
+HINT_EVERY = 0.05
+"""A process sends at most one hint per this many seconds; the relay drains everything it finds."""
+
+
 def wake_relay(app: Flask | None = None) -> None:
     """Tell the relay there is new work; harmless if Redis is down (the relay polls anyway)."""
+    app = app or current_app
+    now = time.monotonic()
+    if now - app.extensions.get("bridge.last_hint", 0.0) < HINT_EVERY:
+        return
+    app.extensions["bridge.last_hint"] = now
     try:
-        (app or current_app).extensions["bridge.redis_hint"].lpush(WAKE_KEY, 1)
+        app.extensions["bridge.redis_hint"].lpush(WAKE_KEY, 1)
     except redis.RedisError:
         log.debug("relay hint skipped: Redis unreachable")

@@ -13,6 +13,7 @@ from bridge.api.docs import errors_doc, post_doc
 from bridge.api.idempotency import body_hash, key_from_request, route_scope
 from bridge.api.writes.schemas import InvoiceListSchema, InvoiceSearchSchema, LedgerInvoiceSchema
 from bridge.schemas import CreditNoteSchema, FullCustomerSchema, InvoiceSchema, PaymentSchema, VoidSchema
+from bridge.schemas.fast import Fallback, compile_schema
 from bridge.schemas.operation import OperationSchema
 from bridge.sync import ingest, plan, queue, reads
 
@@ -21,6 +22,18 @@ blp = Blueprint("writes", __name__, url_prefix="/v1/connections",
 
 SCHEMAS = {"invoice": InvoiceSchema(), "payment": PaymentSchema(), "credit_note": CreditNoteSchema(),
            "customer": FullCustomerSchema()}
+FAST = {kind: compile_schema(schema) for kind, schema in SCHEMAS.items()}
+"""Fast loaders for well-formed bodies; anything else goes through marshmallow for its error messages."""
+
+
+def load(kind: str, raw) -> dict:
+    """The validated body: the fast loader when it vouches for it, else marshmallow."""
+    try:
+        if "\\u0000" not in request.get_data(cache=True).decode("utf-8", "replace"):
+            return FAST[kind](raw)
+    except Fallback:
+        pass
+    return common.load_body(SCHEMAS[kind], raw)
 
 
 def submit(connection_id: str, kind: str) -> Response:
@@ -28,7 +41,7 @@ def submit(connection_id: str, kind: str) -> Response:
     caller = principal()
     facts = ingest.connection_facts(caller.account_id, connection_id)
     raw = common.parse_json()
-    data = common.load_body(SCHEMAS[kind], raw)
+    data = load(kind, raw)
     ops = plan.PLANS[kind](facts.provider, data, raw)
     return _accept(caller.account_id, connection_id, ops)
 

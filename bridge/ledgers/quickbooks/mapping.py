@@ -39,15 +39,29 @@ ENTITY_PREFIXES = ("Invoice.", "Customer.", "Payment.", "CreditMemo.")
 
 # --- numbers ---------------------------------------------------------------------------------------
 
+QUANTA = {places: Decimal(1).scaleb(-places) for places in range(0, 11)}
+"""1, 0.1, 0.01, ...: rounding steps built once (payload building is on the hot path)."""
+
+
 def round_half_up(value: Decimal, places: int = facts.AMOUNT_PLACES) -> Decimal:
     """Round to `places` decimals, halves away from zero (how QBO rounds line amounts)."""
-    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return value.quantize(QUANTA[places], rounding=ROUND_HALF_UP)
 
 
 def decimal_places(value: Decimal) -> int:
     """Significant decimals of `value` (trailing zeros do not count)."""
+    exponent = value.as_tuple().exponent
+    if not isinstance(exponent, int) or exponent >= 0:
+        return 0
+    if -exponent <= facts.AMOUNT_PLACES:  # no caller's limit is below this: trailing zeros cannot matter
+        return -exponent
     exponent = value.normalize().as_tuple().exponent
     return -exponent if isinstance(exponent, int) and exponent < 0 else 0
+
+
+def _decimal(value) -> Decimal:
+    """A Decimal as is; anything else converted (no re-wrapping on the hot path)."""
+    return value if type(value) is Decimal else Decimal(value)
 
 
 def fold_discount(quantity: Decimal, unit_price: Decimal, percent: Decimal | None) -> Decimal | None:
@@ -283,16 +297,17 @@ def _lines_and_tax(document: dict, mapping: dict, company: dict, warnings: list,
 def _sales_line(index: int, line: dict, mapping: dict, company: dict, warnings: list,
                 errors: list) -> dict | None:
     """One SalesItemLineDetail line without tax, or None (and an error) when it cannot be written."""
-    quantity, unit_price = Decimal(line["quantity"]), Decimal(line["unit_price"])
-    percent = Decimal(line.get("discount_percent") or 0)
+    quantity, unit_price = _decimal(line["quantity"]), _decimal(line["unit_price"])
+    percent = line.get("discount_percent")
     if percent:
+        percent = _decimal(percent)
         folded = fold_discount(quantity, unit_price, percent)
         if folded is None:
             errors.append(_discount_error(index, line))
             return None
         warnings.append(f"lines[{index}]: {_number(percent)}% discount folded into the unit price")
         unit_price = folded
-    elif decimal_places(unit_price) > facts.UNIT_PRICE_PLACES:
+    elif unit_price != unit_price.quantize(QUANTA[facts.UNIT_PRICE_PLACES]):  # more decimals than QBO keeps
         errors.append({"field": f"lines[{index}].unit_price", "code": "too_precise",
                        "message": f"At most {facts.UNIT_PRICE_PLACES} decimals in QuickBooks Online"})
         return None
