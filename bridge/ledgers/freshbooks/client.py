@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import json
-import time
 from contextlib import nullcontext
-from decimal import Decimal
-from email.utils import parsedate_to_datetime
 from urllib.parse import quote, urlencode
 
 import requests
 
 from bridge.errors import (LedgerNotFound, LedgerRejected, ReauthRequired, RetryableLedgerError,
                            UncertainOutcome)
+import bridge.ledgers.wire as wire
 from bridge.ledgers.base import Context
+from bridge.ledgers.wire import MAX_RECORDED_TEXT, REDACTED, dumps, loads
 from bridge.ledgers.freshbooks import facts
 from bridge.ledgers.freshbooks.mapping import error_list, missing_scopes
 from bridge.ledgers.freshbooks.oauth import OAuth
@@ -24,53 +22,10 @@ SECRET_KEYS = frozenset({"authorization", "access_token", "refresh_token", "id_t
 direct_link_token and statement_token open its invoices without a login)."""
 RECORDED_RESPONSE_HEADERS = ("Retry-After", "Content-Type", "X-Request-Id")
 """Response headers worth keeping in the sync log."""
-PRE_SEND_FAILURES = frozenset({"NewConnectionError", "NameResolutionError", "ConnectTimeoutError"})
-"""urllib3 causes (by class name: ledgers import requests, not urllib3) that mean nothing was sent."""
 READS = frozenset({"GET", "HEAD"})
-REDACTED = "[redacted]"
-MAX_RECORDED_TEXT = 2000
-
-
-# --- JSON with exact decimals ----------------------------------------------------------------------
-
-def dumps(value) -> str:
-    """JSON text in which a Decimal is an exact number literal (money is already a string by then)."""
-    if isinstance(value, bool) or value is None:
-        return json.dumps(value)
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise ValueError(f"not a JSON number: {value}")
-        return format(value, "f")
-    if isinstance(value, float):
-        raise TypeError("float in a ledger payload: money must be Decimal")
-    if isinstance(value, (str, int)):
-        return json.dumps(value)
-    if isinstance(value, dict):
-        return "{" + ",".join(f"{json.dumps(str(key))}:{dumps(item)}" for key, item in value.items()) + "}"
-    if isinstance(value, (list, tuple)):
-        return "[" + ",".join(dumps(item) for item in value) + "]"
-    raise TypeError(f"cannot write {type(value).__name__} as JSON")
-
-
-def loads(text: str):
-    """JSON with every non-integer number as Decimal (never float)."""
-    return json.loads(text, parse_float=Decimal)
 
 
 # --- errors ------------------------------------------------------------------------------------------
-
-def retry_after(headers) -> float:
-    """Seconds to wait from a Retry-After header (seconds or HTTP date), else our default backoff."""
-    value = (headers or {}).get("Retry-After")
-    if value:
-        try:
-            return max(float(value), 0.0)
-        except ValueError:
-            try:
-                return max(parsedate_to_datetime(value).timestamp() - time.time(), 0.0)
-            except (TypeError, ValueError):
-                pass
-    return float(facts.RATE_LIMIT_WAIT_SECONDS)
 
 
 def raise_for_error(status: int, body, headers) -> None:
@@ -97,15 +52,6 @@ def raise_for_error(status: int, body, headers) -> None:
     if status == 404:
         raise LedgerNotFound(detail, errors=errors)
     raise LedgerRejected(detail, errors=errors)
-
-
-def _sent_nothing(exc: requests.RequestException) -> bool:
-    """True when the connection failed before any byte of the request left."""
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return True
-    reason = exc.args[0] if exc.args else None
-    reason = getattr(reason, "reason", reason)  # urllib3 MaxRetryError wraps the cause
-    return any(cls.__name__ in PRE_SEND_FAILURES for cls in type(reason).__mro__)
 
 
 # --- redaction -----------------------------------------------------------------------------------------
@@ -135,6 +81,11 @@ def unwrap(parsed) -> dict:
         result = response.get("result")
         return result if isinstance(result, dict) else response
     return parsed
+
+
+def retry_after(headers) -> float:
+    """Seconds to wait from Retry-After, else the ledger's documented default."""
+    return wire.retry_after(headers, facts.RATE_LIMIT_WAIT_SECONDS)
 
 
 class Client:
@@ -218,7 +169,7 @@ class Client:
                 response = self.session.request(method, url, data=data, headers=headers, timeout=self.timeout)
         except requests.RequestException as exc:
             self._record(record, None)
-            if method in READS or _sent_nothing(exc):
+            if method in READS or wire.sent_nothing(exc):
                 raise RetryableLedgerError(f"FreshBooks unreachable: {exc.__class__.__name__}") from exc
             raise UncertainOutcome(f"FreshBooks may have applied the request: {exc.__class__.__name__}") from exc
         if self.context.observe is not None:

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import json
-import time
 from contextlib import nullcontext
-from decimal import Decimal
-from email.utils import parsedate_to_datetime
 from urllib.parse import quote, urlencode
 
 import requests
 
 from bridge.errors import (LedgerNotFound, LedgerRateLimited, LedgerRejected, ReauthRequired, RetryableLedgerError,
                            UncertainOutcome)
+import bridge.ledgers.wire as wire
 from bridge.ledgers.base import Context
+from bridge.ledgers.wire import MAX_RECORDED_TEXT, dumps, loads
+from bridge.ledgers.wire import redact as _redact
 from bridge.ledgers.xero import facts
 from bridge.ledgers.xero.mapping import error_body_errors
 from bridge.ledgers.xero.oauth import OAuth
@@ -25,53 +24,10 @@ RECORDED_RESPONSE_HEADERS = (facts.CORRELATION_HEADER, "Retry-After", facts.RATE
                              facts.MIN_LIMIT_REMAINING, facts.DAY_LIMIT_REMAINING, facts.APP_MIN_LIMIT_REMAINING,
                              "Content-Type")
 """Response headers worth keeping in the sync log."""
-PRE_SEND_FAILURES = frozenset({"NewConnectionError", "NameResolutionError", "ConnectTimeoutError"})
-"""urllib3 causes (by class name: ledgers import requests, not urllib3) that mean nothing was sent."""
 WRITE_METHODS = frozenset({"PUT", "POST", "DELETE"})
-REDACTED = "[redacted]"
-MAX_RECORDED_TEXT = 2000
-
-
-# --- JSON with exact decimals ----------------------------------------------------------------------
-
-def dumps(value) -> str:
-    """JSON text in which every Decimal is a number literal written exactly (200.00 -> 200.00)."""
-    if isinstance(value, bool) or value is None:
-        return json.dumps(value)
-    if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise ValueError(f"not a JSON number: {value}")
-        return format(value, "f")
-    if isinstance(value, float):
-        raise TypeError("float in a ledger payload: money must be Decimal")
-    if isinstance(value, (str, int)):
-        return json.dumps(value)
-    if isinstance(value, dict):
-        return "{" + ",".join(f"{json.dumps(str(key))}:{dumps(item)}" for key, item in value.items()) + "}"
-    if isinstance(value, (list, tuple)):
-        return "[" + ",".join(dumps(item) for item in value) + "]"
-    raise TypeError(f"cannot write {type(value).__name__} as JSON")
-
-
-def loads(text: str):
-    """JSON with every non-integer number as Decimal (never float)."""
-    return json.loads(text, parse_float=Decimal)
 
 
 # --- errors ------------------------------------------------------------------------------------------
-
-def retry_after(headers) -> float:
-    """Seconds to wait from a Retry-After header (seconds or HTTP date), else one minute."""
-    value = (headers or {}).get("Retry-After")
-    if value:
-        try:
-            return max(float(value), 0.0)
-        except ValueError:
-            try:
-                return max(parsedate_to_datetime(value).timestamp() - time.time(), 0.0)
-            except (TypeError, ValueError):
-                pass
-    return float(facts.RATE_LIMIT_WAIT_SECONDS)
 
 
 def rate_limited(headers, detail: str) -> LedgerRateLimited:
@@ -106,24 +62,17 @@ def raise_for_status(status: int, body, headers) -> None:
     raise error
 
 
-def _sent_nothing(exc: requests.RequestException) -> bool:
-    """True when the connection failed before any byte of the request left."""
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return True
-    reason = exc.args[0] if exc.args else None
-    reason = getattr(reason, "reason", reason)  # urllib3 MaxRetryError wraps the cause
-    return any(cls.__name__ in PRE_SEND_FAILURES for cls in type(reason).__mro__)
-
-
 # --- redaction -----------------------------------------------------------------------------------------
 
+
+def retry_after(headers) -> float:
+    """Seconds to wait from Retry-After, else the ledger's documented default."""
+    return wire.retry_after(headers, facts.RATE_LIMIT_WAIT_SECONDS)
+
+
 def redact(value):
-    """A copy of `value` with every secret-looking key's value replaced."""
-    if isinstance(value, dict):
-        return {key: REDACTED if str(key).lower() in SECRET_KEYS else redact(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [redact(item) for item in value]
-    return value
+    """A copy of `value` with every secret's value replaced."""
+    return _redact(value, SECRET_KEYS)
 
 
 class Client:
@@ -190,7 +139,7 @@ class Client:
                 response = self.session.request(method, url, data=data, headers=headers, timeout=self.timeout)
         except requests.RequestException as exc:
             self._record(record, None)
-            if key is None or _sent_nothing(exc):
+            if key is None or wire.sent_nothing(exc):
                 raise RetryableLedgerError(f"Xero unreachable: {exc.__class__.__name__}") from exc
             raise UncertainOutcome(f"Xero may have applied the request: {exc.__class__.__name__}") from exc
         if self.context.observe is not None:

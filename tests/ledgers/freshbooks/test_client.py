@@ -341,7 +341,7 @@ def test_revoke_posts_the_refresh_token_with_the_client_credentials_as_json():
 
 
 def test_the_package_imports_only_what_ledgers_may_import():
-    allowed = {"bridge.ledgers.base", "bridge.errors", "bridge.ledgers.freshbooks", "requests", "authlib"}
+    allowed = {"bridge.ledgers.base", "bridge.ledgers.wire", "bridge.errors", "bridge.ledgers.freshbooks", "requests", "authlib"}
     package_dir = Path(__file__).resolve().parents[3] / "bridge" / "ledgers" / "freshbooks"
     paths = sorted(package_dir.glob("*.py"))
     assert {path.name for path in paths} >= {"__init__.py", "adapter.py", "client.py", "facts.py", "mapping.py",

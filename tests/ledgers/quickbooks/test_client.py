@@ -333,7 +333,7 @@ def test_refused_connection_is_retryable_not_uncertain(make_context):
 
 def test_the_package_imports_only_what_ledgers_may_import():
     package_dir = Path(OAuth.__module__.replace(".", "/")).parent
-    allowed = {"bridge.ledgers.base", "bridge.errors", "bridge.ledgers.quickbooks", "requests", "authlib"}
+    allowed = {"bridge.ledgers.base", "bridge.ledgers.wire", "bridge.errors", "bridge.ledgers.quickbooks", "requests", "authlib"}
     paths = sorted((Path(__file__).resolve().parents[3] / package_dir).glob("*.py"))
     assert {path.name for path in paths} >= {"__init__.py", "adapter.py", "client.py", "facts.py", "mapping.py",
                                             "oauth.py"}

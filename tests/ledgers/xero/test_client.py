@@ -447,7 +447,7 @@ def test_revoking_a_token_xero_no_longer_knows_is_done_and_an_outage_retryable()
 
 def test_the_package_imports_only_what_ledgers_may_import():
     package_dir = Path(__file__).resolve().parents[3] / "bridge" / "ledgers" / "xero"
-    allowed = {"bridge.ledgers.base", "bridge.errors", "bridge.ledgers.xero", "requests", "authlib"}
+    allowed = {"bridge.ledgers.base", "bridge.ledgers.wire", "bridge.errors", "bridge.ledgers.xero", "requests", "authlib"}
     paths = sorted(package_dir.glob("*.py"))
     assert {path.name for path in paths} >= {"__init__.py", "adapter.py", "client.py", "facts.py", "mapping.py",
                                             "oauth.py", "rules.py"}
