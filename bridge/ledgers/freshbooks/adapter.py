@@ -64,7 +64,7 @@ class Adapter(Ledger):
             taxes = self.list_tax_rates()
             self._company["taxes"] = {tax["name"]: format(tax["rate"].normalize(), "f")
                                       for tax in taxes if tax["name"] and tax["rate"] is not None}
-            self._company["compound_taxes"] = [tax["name"] for tax in taxes if tax["compound"]]
+            self._company["compound_taxes"] = [tax["name"] for tax in taxes if tax["extra"]["compound"]]
         return self._company
 
     def tenant_info(self) -> dict:

@@ -7,7 +7,7 @@ from urllib.parse import quote, urlencode
 
 import requests
 
-from bridge.errors import (LedgerNotFound, LedgerRejected, ReauthRequired, RetryableLedgerError,
+from bridge.errors import (LedgerNotFound, LedgerRateLimited, LedgerRejected, ReauthRequired, RetryableLedgerError,
                            UncertainOutcome)
 import bridge.ledgers.wire as wire
 from bridge.ledgers.base import Context
@@ -35,7 +35,7 @@ def raise_for_error(status: int, body, headers) -> None:
     errors = error_list(body)
     detail = "; ".join(error["message"] for error in errors if error["message"]) or f"FreshBooks answered {status}"
     if status == 429:
-        raise RetryableLedgerError(f"FreshBooks rate limit: {detail}", retry_after=retry_after(headers))
+        raise LedgerRateLimited(f"FreshBooks rate limit: {detail}", retry_after=retry_after(headers))
     if status >= 500:
         raise RetryableLedgerError(f"FreshBooks server error {status}: {detail}", errors=errors)
     if status == 401:

@@ -694,7 +694,7 @@ def company_from_fb(account_id: str, business: dict, taxes: list[dict]) -> dict:
         "business_id": str(business["id"]) if business.get("id") is not None else None,
         "business_uuid": business.get("business_uuid"),
         "taxes": {tax["name"]: _number(tax["rate"]) for tax in taxes if tax["name"] and tax["rate"] is not None},
-        "compound_taxes": [tax["name"] for tax in taxes if tax.get("compound")],
+        "compound_taxes": [tax["name"] for tax in taxes if tax["extra"]["compound"]],
     }
 
 
@@ -702,16 +702,16 @@ def tax_from_fb(fb: dict) -> dict:
     """A FreshBooks tax as a tax rate; `id` is its NAME, which mappings and lines use."""
     name = _text(fb.get("name"))
     return {"id": name, "name": name, "rate": _decimal(fb.get("amount")), "active": True,
-            "ledger_id": str(fb.get("taxid") or fb.get("id") or ""), "number": _text(fb.get("number")),
-            "compound": bool(fb.get("compound"))}
+            "extra": {"ledger_id": str(fb.get("taxid") or fb.get("id") or ""), "number": _text(fb.get("number")),
+                      "compound": bool(fb.get("compound"))}}
 
 
 def item_from_fb(fb: dict) -> dict:
     """A FreshBooks item as a normalized item."""
     return {"id": str(fb.get("id") or fb.get("itemid") or ""), "code": _text(fb.get("sku")) or _text(fb.get("name")),
-            "name": _text(fb.get("name")), "description": _text(fb.get("description")),
-            "unit_price": money_in(fb.get("unit_cost")), "income_account": None,
-            "active": fb.get("vis_state", facts.VIS_ACTIVE) == facts.VIS_ACTIVE}
+            "name": _text(fb.get("name")), "unit_price": money_in(fb.get("unit_cost")), "income_account": None,
+            "active": fb.get("vis_state", facts.VIS_ACTIVE) == facts.VIS_ACTIVE,
+            "extra": {"description": _text(fb.get("description"))}}
 
 
 def account_from_fb(fb: dict) -> dict:
@@ -720,7 +720,7 @@ def account_from_fb(fb: dict) -> dict:
     return {"id": fb.get("uuid"), "code": _text(fb.get("number")), "name": _text(fb.get("name")),
             "type": _text(fb.get("type")), "class": sub_type, "currency": None,
             "bank": (sub_type or "").casefold() == "cash & bank", "active": fb.get("state", "active") == "active",
-            "parent": fb.get("parent_account")}
+            "extra": {"parent": fb.get("parent_account")}}
 
 
 # --- errors ---------------------------------------------------------------------------------------

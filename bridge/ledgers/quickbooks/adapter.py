@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from bridge.errors import LedgerRejected, StaleObject, UncertainOutcome
-from bridge.ledgers.base import BatchItem, BatchResult, Context, Ledger, LedgerRef, Written
+from bridge.ledgers.base import BatchItem, BatchResult, Context, Ledger, LedgerRef, Written, money
 from bridge.ledgers.quickbooks import facts
 from bridge.ledgers.quickbooks.client import Client
 from bridge.ledgers.quickbooks.mapping import (
-    SOURCE_NOTE, allocation_payload, company_from_qbo, credit_memo_from_qbo, credit_memo_payload,
+    SOURCE_NOTE, account_from_qbo, allocation_payload, company_from_qbo, credit_memo_from_qbo, credit_memo_payload,
+    item_from_qbo, tax_code_from_qbo,
     customer_from_qbo, customer_payload, fault_errors, invoice_from_qbo, invoice_payload, needs_default_item,
     payment_from_qbo, payment_payload, source_external_id)
 from bridge.ledgers.quickbooks.oauth import OAuth
@@ -169,6 +172,43 @@ class Adapter(Ledger):
         if missing:
             raise UncertainOutcome(f"QuickBooks batch answer lacked {len(missing)} of its items")
         return [results[item.key] for item in items]
+
+    def _all(self, entity: str, where: str = "") -> list[dict]:
+        """Every object of an entity (paged by QBO's 1,000-row maximum)."""
+        found, start = [], 1
+        while True:
+            page = self.client.query(f"select * from {entity}{where} STARTPOSITION {start} "
+                                     f"MAXRESULTS {facts.QUERY_MAX_RESULTS}").get(entity) or []
+            found += page
+            if len(page) < facts.QUERY_MAX_RESULTS:
+                return found
+            start += facts.QUERY_MAX_RESULTS
+
+    def list_accounts(self) -> list[dict]:
+        """The chart of accounts."""
+        return [account_from_qbo(account) for account in self._all("Account")]
+
+    def list_tax_rates(self) -> list[dict]:
+        """Tax codes with their sales rates added up; a US company also takes the TAX and NON pseudo-codes."""
+        rates = {rate["Id"]: money(rate.get("RateValue")) for rate in self._all("TaxRate")}
+        codes = [tax_code_from_qbo(code, rates) for code in self._all("TaxCode")]
+        if self.company.get("country") == facts.US and not {facts.US_TAXABLE, facts.US_NON_TAXABLE} & {
+                code["id"] for code in codes}:
+            codes += [{"id": pseudo, "name": pseudo, "rate": Decimal("0"), "active": True,
+                       "extra": {"pseudo": True}} for pseudo in (facts.US_TAXABLE, facts.US_NON_TAXABLE)]
+        return codes
+
+    def list_items(self) -> list[dict]:
+        """Products and services."""
+        return [item_from_qbo(item) for item in self._all("Item")]
+
+    def find_customers(self, email: str | None = None, name: str | None = None) -> list[dict]:
+        """Customers by exact DisplayName and/or primary e-mail (compared without case)."""
+        where = f" where DisplayName = '{escape(name)}'" if name else ""
+        customers = [customer_from_qbo(customer) for customer in self._all("Customer", where)]
+        if email:
+            customers = [c for c in customers if (c.get("email") or "").casefold() == email.casefold()]
+        return customers
 
     def find_invoice_ids(self, numbers: list[str]) -> dict[str, str]:
         """Ledger ids of invoices by DocNumber (one query)."""

@@ -190,6 +190,37 @@ def customer_from_qbo(qbo: dict) -> dict:
     }
 
 
+# --- reference data ----------------------------------------------------------------------------------
+
+BANK_ACCOUNT_TYPES = frozenset({"Bank", "Other Current Asset"})
+"""Account types QBO lets payments be deposited to (Undeposited Funds is an Other Current Asset)."""
+
+
+def account_from_qbo(qbo: dict) -> dict:
+    """A QBO Account as a normalized account; `id` is its Id (what mappings use)."""
+    return {"id": qbo.get("Id"), "code": qbo.get("AcctNum"), "name": qbo.get("Name"),
+            "type": qbo.get("AccountType"), "class": qbo.get("Classification"),
+            "currency": _ref_value(qbo.get("CurrencyRef")), "bank": qbo.get("AccountType") in BANK_ACCOUNT_TYPES,
+            "active": qbo.get("Active", True), "extra": {"sub_type": qbo.get("AccountSubType"),
+                                                         "fully_qualified_name": qbo.get("FullyQualifiedName")}}
+
+
+def tax_code_from_qbo(qbo: dict, rates: dict[str, Decimal]) -> dict:
+    """A QBO TaxCode as a normalized tax rate: its sales rates added up (percent, Decimal)."""
+    details = ((qbo.get("SalesTaxRateList") or {}).get("TaxRateDetail")) or []
+    rate = sum((rates.get(_ref_value(detail.get("TaxRateRef")), Decimal("0")) for detail in details), Decimal("0"))
+    return {"id": qbo.get("Id"), "name": qbo.get("Name"), "rate": rate, "active": qbo.get("Active", True),
+            "extra": {"description": qbo.get("Description"), "taxable": qbo.get("Taxable")}}
+
+
+def item_from_qbo(qbo: dict) -> dict:
+    """A QBO Item as a normalized item; `id` is its Id (what mappings use)."""
+    return {"id": qbo.get("Id"), "code": qbo.get("Sku") or qbo.get("Name"), "name": qbo.get("Name"),
+            "unit_price": _decimal_or_none(qbo.get("UnitPrice")),
+            "income_account": _ref_value(qbo.get("IncomeAccountRef")), "active": qbo.get("Active", True),
+            "extra": {"type": qbo.get("Type")}}
+
+
 # --- invoices and credit memos ---------------------------------------------------------------------
 
 def needs_default_item(document: dict, mapping: dict | None) -> bool:

@@ -289,7 +289,7 @@ def test_businesses_become_tenants_without_the_ones_the_user_is_only_a_client_of
 
 def test_a_tax_is_identified_by_its_name_with_a_decimal_percent_rate():
     taxes = [tax_from_fb(tax) for tax in load_fixture("taxes.json")["response"]["result"]["taxes"]]
-    assert [(tax["id"], tax["rate"], tax["compound"]) for tax in taxes] == [
+    assert [(tax["id"], tax["rate"], tax["extra"]["compound"]) for tax in taxes] == [
         ("GST", D("5"), False), ("PST", D("7"), False), ("QST", D("9.975"), True)]
 
 
