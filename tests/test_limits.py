@@ -131,3 +131,17 @@ def test_a_backlog_on_one_connection_does_not_hold_back_another(make_app, sandbo
         runtime.stop()
     assert waited < 2.0, f"the quiet connection waited {waited:.1f}s behind the backlog"
     assert len(backlog["data"]) > 50, "the backlog drained too fast to prove anything"
+
+
+def test_a_burst_of_429s_delays_but_loses_nothing(client, api_key, sandbox, runtime):
+    connection_id = connect_quickbooks(client, api_key)
+    sandbox.configure(time_scale=120, faults={"throttle_next": 6})  # QBO's 60 s wait is half a second here
+    ops = [client.post(f"/v1/connections/{connection_id}/invoices", json=sample_invoice(f"inv-{n}"),
+                       headers=auth(api_key)).get_json() for n in range(6)]
+    try:
+        done = [wait_for(client, api_key, op["id"], timeout=60) for op in ops]
+    finally:
+        sandbox.configure(time_scale=1)
+    assert all(op["status"] == "succeeded" and op["attempts"] == 1 for op in done), done
+    assert sandbox.stats()["throttled_total"] >= 6
+    assert sorted(i["DocNumber"] for i in sandbox.objects("invoices")) == sorted(f"INV-{n}" for n in range(6))

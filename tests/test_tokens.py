@@ -5,12 +5,14 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
 from bridge import store
 from bridge.ledgers.base import Token
 from bridge.store.models import Connection
 from bridge.sync.adapters import oauth_for
 from bridge.sync.tokens import ConnectionTokens, save_token
-from tests.conftest import auth, connect_quickbooks, sample_invoice, wait_for
+from tests.conftest import auth, connect, connect_quickbooks, sample_invoice, wait_for
 
 
 def stored_token(app, connection_id: str) -> Token:
@@ -28,15 +30,18 @@ def expire(app, connection_id: str) -> Token:
     return token
 
 
-def test_ten_threads_with_an_expired_token_refresh_exactly_once(app, client, api_key, sandbox):
-    connection_id = connect_quickbooks(client, api_key)
+@pytest.mark.parametrize("provider, tenant", [("quickbooks", None), ("xero", "Sandbox Company UK"),
+                                              ("freshbooks", None)])
+def test_ten_threads_with_an_expired_token_refresh_exactly_once(app, client, api_key, sandbox, provider, tenant):
+    """QBO rotates, Xero rotates on every refresh, FreshBooks refresh tokens are single-use: one refresh each."""
+    connection_id = connect(client, api_key, provider, tenant=tenant)
     before = stored_token(app, connection_id)
     expire(app, connection_id)
-    refreshes_before = sandbox.stats()["token_calls"].get("refresh_token", 0)
+    refreshes_before = sandbox.stats(provider)["token_calls"].get("refresh_token", 0)
     results, barrier = [], threading.Barrier(10)
 
     def worker():
-        tokens = ConnectionTokens(app, connection_id, oauth_for(app, "quickbooks"))
+        tokens = ConnectionTokens(app, connection_id, oauth_for(app, provider))
         barrier.wait()
         results.append(tokens.current())
 
@@ -46,12 +51,12 @@ def test_ten_threads_with_an_expired_token_refresh_exactly_once(app, client, api
     for thread in threads:
         thread.join(30)
     assert len(results) == 10
-    assert sandbox.stats()["token_calls"]["refresh_token"] - refreshes_before == 1
+    assert sandbox.stats(provider)["token_calls"]["refresh_token"] - refreshes_before == 1
     assert len({token.access_token for token in results}) == 1
     after = stored_token(app, connection_id)
     assert after.access_token == results[0].access_token != before.access_token
     assert after.refresh_token != before.refresh_token  # the rotated refresh token was persisted
-    assert after.expires_at > time.time() + 3000
+    assert after.expires_at > time.time() + 1000
 
 
 def test_a_401_refreshes_and_resends_the_same_write(client, api_key, sandbox, runtime):
