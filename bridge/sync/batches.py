@@ -48,6 +48,25 @@ def batchable(db, connection_id: str, ops: list[tuple[str, str, str, str]]) -> l
             if op[3] not in written and (json.loads(payloads[op[0]]).get("number") or "").strip()]
 
 
+def fill(db, connection_id: str, provider: str, operation_ids: list[str], linger: float) -> tuple[list[str], list[str]]:
+    """Which batchable operations to send now (whole batches) and which to hold for a fuller one.
+
+    A partial batch goes out when nothing of this connection is in flight in a batch (the backlog is
+    just small), or when its oldest invoice has waited `linger` seconds.
+    """
+    size = batch_size(provider)
+    whole = len(operation_ids) - len(operation_ids) % size
+    rest = operation_ids[whole:]
+    if not rest:
+        return operation_ids, []
+    in_flight = db.execute(sa.select(sa.func.count()).select_from(Batch).where(
+        Batch.connection_id == connection_id, Batch.status.in_(("queued", "running", "retrying")))).scalar()
+    oldest = db.execute(sa.select(sa.func.min(Operation.created_at)).where(Operation.id.in_(rest))).scalar()
+    if not in_flight or (oldest and oldest <= utcnow() - timedelta(seconds=linger)):
+        return operation_ids, []
+    return operation_ids[:whole], rest
+
+
 def form(db, connection_id: str, provider: str, operation_ids: list[str]) -> list[Batch]:
     """Record batches of up to the ledger's size from these operations (membership fixed now)."""
     size = batch_size(provider)

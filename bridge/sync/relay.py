@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 BATCH = 500
 LOST_AFTER_SECONDS = 120
 """A queued operation enqueued this long ago without being claimed is enqueued again."""
+BATCH_LINGER_SECONDS = 1.0
+"""How long new invoices may wait for a batch to fill while another batch of theirs is in flight."""
 PER_CONNECTION_IN_QUEUE = 10
 """Operations of one connection enqueued or running at once: the fairness share."""
 POLL_SECONDS = 0.5
@@ -92,18 +94,22 @@ def due_operations(app: Flask, limit: int = BATCH) -> list[tuple]:
 def relay_once(app: Flask, limit: int = BATCH) -> int:
     """Enqueue one round of due work (single operations and batches); returns how many operations."""
     due = due_operations(app, limit)
-    formed = []
+    formed, held = [], set()
     if due:
+        linger = float(app.config.get("RELAY_BATCH_LINGER_SECONDS", BATCH_LINGER_SECONDS))
         with app.extensions["bridge.sessions"]() as db:
             groups: dict[tuple[str, str], list] = {}
             for row in due:
                 if not row[7] and batches.batch_size(row[3]):
                     groups.setdefault((row[2], row[3]), []).append((row[1], row[4], row[5], row[6]))
             for (connection_id, provider), ops in groups.items():
-                formed += batches.form(db, connection_id, provider, batches.batchable(db, connection_id, ops))
+                ready, waiting = batches.fill(db, connection_id, provider,
+                                              batches.batchable(db, connection_id, ops), linger)
+                formed += batches.form(db, connection_id, provider, ready)
+                held.update(waiting)
             db.commit()
     in_batches = {member for batch in formed for member in batch.members}
-    singles = [(row[0], row[1]) for row in due if row[1] not in in_batches]
+    singles = [(row[0], row[1]) for row in due if row[1] not in in_batches and row[1] not in held]
     if singles:
         _enqueue_singles(app, singles)
     batch_ids = batches.due_batches(app)
