@@ -270,9 +270,8 @@ class Bench:
         if self.args.profile:
             command = [str(Path(sys.executable).parent / "py-spy"), "record", "--format", "raw", "--rate", "50",
                        "-o", str(self.tmp / "profile-sandbox.txt"), "--"] + command
-        self.sandbox_log = open(self.tmp / "sandbox.log", "wb")
-        self.sandbox_proc = subprocess.Popen(command, stdout=self.sandbox_log, stderr=subprocess.STDOUT,
-                                             start_new_session=True)
+        with open(self.tmp / "sandbox.log", "wb") as log:
+            self.sandbox_proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         for _ in range(200):
             if port_file.exists() and port_file.read_text():
                 self.port = int(port_file.read_text())
@@ -331,9 +330,9 @@ class Bench:
         for index in range(self.args.workers):
             command = [sys.executable, __file__, "--_role", "worker", "--_file", str(self.tmp / "config.json"),
                        "--_threads", str(self.args.threads_per_process), "--what-if", self.args.what_if]
-            log = open(self.tmp / f"worker-{index}.log", "ab")
-            self.worker_procs.append(subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                                                      start_new_session=True))
+            with open(self.tmp / f"worker-{index}.log", "ab") as log:
+                self.worker_procs.append(subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
+                                                          start_new_session=True))
 
     def worker_pids(self) -> list[int]:
         return [os.getpid()] if self.args.mode == "threads" else [p.pid for p in self.worker_procs]
@@ -359,9 +358,10 @@ class Bench:
         spy = str(Path(sys.executable).parent / "py-spy")
         for pid in self.worker_pids():
             out = self.tmp / f"profile-{tag}-worker-{pid}.txt"
-            self.profilers.append(subprocess.Popen(
-                [spy, "record", "--format", "raw", "--rate", "50", "-o", str(out), "--pid", str(pid)],
-                stdout=subprocess.DEVNULL, stderr=open(self.tmp / f"py-spy-{tag}-{pid}.log", "wb")))
+            with open(self.tmp / f"py-spy-{tag}-{pid}.log", "wb") as log:
+                self.profilers.append(subprocess.Popen(
+                    [spy, "record", "--format", "raw", "--rate", "50", "-o", str(out), "--pid", str(pid)],
+                    stdout=subprocess.DEVNULL, stderr=log))
 
     def stop_profilers(self) -> None:
         for proc in self.profilers:
@@ -568,7 +568,6 @@ class Bench:
         stats_before = self.control(provider, "stats")
         self.fetch_calls()
         calls_from = len(self.calls)
-        pids = self.worker_pids() if self.args.mode == "threads" else []
         busy0, total0 = machine_busy()
         sandbox_cpu0 = cpu_seconds(self.sandbox_pid())
         self_cpu0 = cpu_seconds(os.getpid())
@@ -791,10 +790,6 @@ class Bench:
             self.results[provider]["ledger"] = self.duplicates(provider)
 
 
-def fmt_ratio(value) -> str:
-    return "n/a" if value is None else f"{value:.2f}"
-
-
 def report(bench: Bench, info: dict, elapsed: float) -> tuple[str, dict]:
     args = bench.args
     lines = ["", "=== Invoice Bridge ledger throughput (limits enforced, time scaled) ==="]
@@ -915,7 +910,7 @@ def main() -> None:
     failure = None
     try:
         bench.run()
-    except BaseException as exc:  # report what was measured, then clean up
+    except BaseException as exc:  # noqa: BLE001 -- Ctrl-C or a failure: report what was measured, clean up
         failure = exc
         bench.notes.append(f"aborted: {exc.__class__.__name__}: {exc}")
         traceback.print_exc()
