@@ -29,12 +29,16 @@ def config_value(app: Flask, name: str, default):
 
 
 def blocked_by_earlier():
-    """SQL: an earlier unfinished operation on the same object (or its parent) exists."""
-    earlier = aliased(Operation)
-    return sa.exists().where(
-        earlier.connection_id == Operation.connection_id, earlier.seq < Operation.seq,
-        earlier.status.in_(UNFINISHED),
-        sa.or_(earlier.object_key == Operation.object_key, earlier.object_key == Operation.parent_key))
+    """SQL: an earlier unfinished operation on the same object (or its parent) exists.
+
+    Two EXISTS rather than one with an OR: each uses ix_operations_order (connection, key, seq), where
+    the OR made PostgreSQL filter every earlier operation of the connection (quadratic in the backlog).
+    """
+    def earlier_on(key):
+        earlier = aliased(Operation)
+        return sa.exists().where(earlier.connection_id == Operation.connection_id, earlier.object_key == key,
+                                 earlier.seq < Operation.seq, earlier.status.in_(UNFINISHED))
+    return sa.or_(earlier_on(Operation.object_key), earlier_on(Operation.parent_key))
 
 
 def connection_active():

@@ -85,7 +85,7 @@ class Limiter:
         keys = [f"{self.prefix}:{name}" for name in windows] + [f"{self.prefix}:in-flight", f"{self.prefix}:blocked"]
         args = [int(time.time() * 1000) if now_ms is None else now_ms, member, len(windows)]
         for limit, seconds in windows.values():
-            args += [limit, int(seconds * 1000 / self.time_scale) + WINDOW_PADDING_MS]
+            args += [limit, int((seconds * 1000 + WINDOW_PADDING_MS) / self.time_scale)]
         args += [self.concurrent, IN_FLIGHT_TTL_MS]
         return int(self.script(keys=keys, args=args)) / 1000
 
@@ -113,7 +113,7 @@ class Limiter:
         now = time.time() * 1000
         for name, (limit, seconds) in self._windows_for(kind).items():
             key = f"{self.prefix}:{name}"
-            span = seconds * 1000 / self.time_scale + WINDOW_PADDING_MS
+            span = (seconds * 1000 + WINDOW_PADDING_MS) / self.time_scale
             if self.redis.zcount(key, now - span, "+inf") >= limit:
                 return False
         return self.redis.pttl(f"{self.prefix}:blocked") <= 0
