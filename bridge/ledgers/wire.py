@@ -73,3 +73,13 @@ def redact(value, secret_keys: frozenset = SECRET_KEYS):
     if isinstance(value, list):
         return [redact(item, secret_keys) for item in value]
     return value
+
+
+def parse_response(response: requests.Response):
+    """A ledger response's JSON with Decimals; non-JSON text kept (shortened) under `text`."""
+    if not response.content:
+        return None
+    try:
+        return loads(response.text)
+    except ValueError:
+        return {"text": response.text[:MAX_RECORDED_TEXT]}

@@ -11,7 +11,7 @@ from bridge.errors import (LedgerNotFound, LedgerRateLimited, LedgerRejected, Re
                            UncertainOutcome)
 import bridge.ledgers.wire as wire
 from bridge.ledgers.base import Context
-from bridge.ledgers.wire import MAX_RECORDED_TEXT, dumps, loads
+from bridge.ledgers.wire import dumps
 from bridge.ledgers.wire import redact as _redact
 from bridge.ledgers.xero import facts
 from bridge.ledgers.xero.mapping import error_body_errors
@@ -150,15 +150,7 @@ class Client:
                               "body": redact(self._parse(response))})
         return response
 
-    @staticmethod
-    def _parse(response: requests.Response):
-        """The response JSON with Decimals; non-JSON text kept (shortened) under `text`."""
-        if not response.content:
-            return None
-        try:
-            return loads(response.text)
-        except ValueError:
-            return {"text": response.text[:MAX_RECORDED_TEXT]}
+    _parse = staticmethod(wire.parse_response)
 
     def _record(self, request: dict, response: dict | None) -> None:
         """Hand one exchange to the sync log, if the caller wants it."""

@@ -19,7 +19,8 @@ from bridge.errors import (LedgerNotFound, LedgerRejected, ReauthRequired, Retry
                            UncertainOutcome)
 from bridge.ledgers.base import Token
 from bridge.ledgers.freshbooks import OAuth, facts
-from bridge.ledgers.freshbooks.client import Client, dumps, loads, raise_for_error, redact
+from bridge.ledgers.freshbooks.client import Client, dumps, raise_for_error, redact
+from bridge.ledgers.wire import loads
 
 from .conftest import ACCOUNT, ACCOUNT_URL, IDENTITY, SETTINGS, TOKEN, fixture_text, load_fixture
 

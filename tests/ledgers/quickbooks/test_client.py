@@ -20,7 +20,8 @@ from bridge.errors import (LedgerNotFound, LedgerRejected, ReauthRequired, Retry
                            UncertainOutcome)
 from bridge.ledgers.base import Token
 from bridge.ledgers.quickbooks import OAuth, facts
-from bridge.ledgers.quickbooks.client import Client, dumps, loads, raise_for_fault
+from bridge.ledgers.quickbooks.client import Client, dumps, raise_for_fault
+from bridge.ledgers.wire import loads
 
 from .conftest import COMPANY_URL, REALM, SETTINGS, fixture_text, load_fixture
 

@@ -21,7 +21,8 @@ from bridge.errors import (LedgerNotFound, LedgerRateLimited, LedgerRejected, Re
                            UncertainOutcome)
 from bridge.ledgers.base import Token
 from bridge.ledgers.xero import OAuth, facts
-from bridge.ledgers.xero.client import Client, dumps, loads, raise_for_status
+from bridge.ledgers.xero.client import Client, dumps, raise_for_status
+from bridge.ledgers.wire import loads
 
 from .conftest import API, AU_TENANT, SETTINGS, UK_TENANT, fixture_text, load_fixture
 
