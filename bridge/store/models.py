@@ -157,6 +157,8 @@ class Attempt(Base):
     outcome: Mapped[str | None] = mapped_column(sa.String(20))
     error: Mapped[str | None] = mapped_column(sa.Text)
     exchanges: Mapped[list | None] = mapped_column(JSONType)
+    batch_attempt_id: Mapped[int | None] = mapped_column(sa.Integer)
+    """Set for a member of a batch: the exchanges are the batch attempt's (stored once)."""
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -186,3 +188,42 @@ class LedgerObject(Base):
     extra: Mapped[dict | None] = mapped_column(JSONType)
     operation_id: Mapped[str | None] = mapped_column(sa.String(40))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class BatchAttempt(Base):
+    """One try of a batch: its exchanges with the ledger, stored once for all its members."""
+
+    __tablename__ = "batch_attempts"
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    batch_id: Mapped[str] = mapped_column(sa.String(40), index=True)
+    number: Mapped[int] = mapped_column(sa.Integer)
+    exchanges: Mapped[list | None] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Event(Base):
+    """Something that happened (DESIGN.md "Objects": Event), kept for trigger feeds, hooks and alerts."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        sa.Index("ix_events_account_seq", "account_id", "seq"),
+        sa.UniqueConstraint("account_id", "dedupe_key"),
+    )
+    seq: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+                                     primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    account_id: Mapped[str] = mapped_column(sa.String(40))
+    connection_id: Mapped[str | None] = mapped_column(sa.String(40))
+    event: Mapped[str] = mapped_column(sa.String(40))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    data: Mapped[dict] = mapped_column(JSONType)
+    dedupe_key: Mapped[str | None] = mapped_column(sa.String(300))
+
+
+# --- issue 4: csv ledger, files and exports (models below) ---
+
+
+# --- issue 4: notes and alerts (models below) ---
+
+
+# --- issue 4: reconciliation (models below) ---

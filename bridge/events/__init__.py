@@ -1,0 +1,41 @@
+"""Events: what happened, recorded once for trigger feeds, REST hooks and alerts (DESIGN.md "Objects")."""
+
+from __future__ import annotations
+
+import secrets
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from bridge.store.models import Event, utcnow
+
+EVENTS = ("invoice.created", "invoice.paid", "invoice.updated", "invoice.voided", "payment.received",
+          "credit_note.created", "customer.created", "sync.succeeded", "sync.failed",
+          "connection.needs_reauth", "reconciliation.drift")
+
+
+def emit(db, *, account_id: str, event: str, data: dict, connection_id: str | None = None,
+         dedupe_key: str | None = None) -> str | None:
+    """Record an event in the caller's transaction; the same `dedupe_key` twice records it once.
+
+    Returns the event id, or None when the dedupe key was already recorded. The caller commits.
+    """
+    if event not in EVENTS:
+        raise ValueError(f"unknown event {event!r}")
+    event_id = "evt_" + secrets.token_hex(12)
+    insert = (postgresql.insert if db.bind.dialect.name == "postgresql" else sqlite.insert)(Event)
+    result = db.execute(insert.values(id=event_id, account_id=account_id, connection_id=connection_id,
+                                      event=event, occurred_at=utcnow(), data=data, dedupe_key=dedupe_key)
+                        .on_conflict_do_nothing(index_elements=["account_id", "dedupe_key"]))
+    return event_id if result.rowcount else None
+
+
+def recent(db, account_id: str, event: str | None = None, connection_id: str | None = None,
+           limit: int = 50) -> list[Event]:
+    """The account's events, newest first."""
+    query = sa.select(Event).where(Event.account_id == account_id)
+    if event:
+        query = query.where(Event.event == event)
+    if connection_id:
+        query = query.where(Event.connection_id == connection_id)
+    return list(db.execute(query.order_by(Event.seq.desc()).limit(limit)).scalars())
