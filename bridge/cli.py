@@ -79,8 +79,11 @@ def worker(burst: bool) -> None:
     if queue.is_embedded(app):
         raise click.ClickException("bridge worker needs BRIDGE_REDIS_URL; without it, `bridge serve` runs "
                                    "the jobs in its own process.")
+    from bridge.sync.reconcile_schedule import start_ticking
+
     relay = Relay(app)
     threading.Thread(target=relay.run, name="relay", daemon=True).start()
+    start_ticking(app)
     try:
         make_worker(app).work(with_scheduler=True, burst=burst)
     finally:
@@ -214,6 +217,94 @@ def jobs_retry(operation_ids: tuple[str, ...], all_failed: bool) -> None:
             retry(op)
             count += 1
         click.echo(f"requeued {count} operation(s)")
+
+
+@main.group("sync")
+def sync_group() -> None:
+    """Bulk work on the sync outbox."""
+
+
+@sync_group.command("backfill")
+@click.option("--connection", "connection_id", required=True, help="The connection to send the invoices to.")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def sync_backfill(connection_id: str, file: Path) -> None:
+    """Queue historical invoices from FILE (.csv, one row per line, or .json, a list of invoices).
+
+    Each invoice is validated like the API's and queued once: running it again (after Ctrl-C, say)
+    skips what is already queued.
+    """
+    from bridge import store
+    from bridge.store.models import Connection
+    from bridge.sync import backfill, queue
+
+    app = _app()
+    with app.app_context():
+        connection = store.session().get(Connection, connection_id)
+        if connection is None or connection.status == "disconnected":
+            raise click.BadParameter(f"no usable connection {connection_id!r}", param_hint="--connection")
+        try:
+            invoices = backfill.read_file(file)
+        except (backfill.BadFile, UnicodeDecodeError) as exc:
+            raise click.BadParameter(str(exc), param_hint="FILE") from None
+        summary = backfill.Summary()
+        try:
+            with click.progressbar(backfill.backfill(connection, invoices), length=len(invoices),
+                                   label=f"backfilling {len(invoices)} invoice(s)", file=sys.stderr) as bar:
+                for label, outcome, field_errors in bar:
+                    if outcome == "invalid":
+                        summary.invalid.append((label, field_errors))
+                    else:
+                        getattr(summary, outcome).append(label)
+        finally:
+            if summary.queued:
+                queue.wake_relay(app)
+            click.echo(f"queued {len(summary.queued)}, skipped {len(summary.skipped)} (already queued), "
+                       f"invalid {len(summary.invalid)}")
+            for label, field_errors in summary.invalid:
+                for error in field_errors:
+                    click.echo(f"  {label}: {error['field']}: {error['message']}")
+    if summary.invalid:
+        sys.exit(1)
+
+
+@main.command("export")
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True)
+@click.option("--connection", "connection_id", default=None, help="Only this connection's invoices.")
+@click.option("--account", "account_name", default=None, help="Only this account's invoices (default: every account).")
+@click.option("--output", default=None, type=click.Path(dir_okay=False),
+              help="File to write (default: invoices-export-<date>.<format>; - for stdout, csv only).")
+def export_invoices(fmt: str, connection_id: str | None, account_name: str | None, output: str | None) -> None:
+    """Export invoices with their sync status and ledger ids."""
+    from bridge import store
+    from bridge.store.models import Account
+    from bridge.sync import exports
+
+    app = _app()
+    with app.app_context():
+        db_session = store.session()
+        account_id = None
+        if account_name:
+            account = db_session.execute(sa.select(Account).where(Account.name == account_name)).scalar_one_or_none()
+            if account is None:
+                raise click.BadParameter(f"no account named {account_name!r}", param_hint="--account")
+            account_id = account.id
+        rows = exports.invoice_rows(db_session, exports.Filters(account_id=account_id, connection_id=connection_id))
+    output = output or exports.file_name(fmt)
+    if output == "-" and fmt == "xlsx":
+        raise click.BadParameter("xlsx cannot go to stdout", param_hint="--output")
+    with click.progressbar(rows, label=f"exporting {len(rows)} invoice(s)", file=sys.stderr) as bar:
+        if fmt == "csv":
+            handle = click.get_text_stream("stdout") if output == "-" else open(output, "w", encoding="utf-8",
+                                                                                newline="")
+            try:
+                for chunk in exports.csv_chunks(bar, every=50):
+                    handle.write(chunk)
+            finally:
+                if output != "-":
+                    handle.close()
+        else:
+            Path(output).write_bytes(exports.xlsx_bytes(bar))
+    click.echo(f"wrote {len(rows)} invoice(s) to {output}", err=output == "-")
 
 
 @main.group(invoke_without_command=True)

@@ -22,6 +22,8 @@ DEFAULTS: dict[str, object] = {
     "ALLOW_PRIVATE_TARGETS": False,
     "RETRY_MAX": 8,
     "RETRY_BACKOFF": 2.0,
+    "RECONCILE_TICK_SECONDS": 60.0,
+    "REFERENCE_CACHE_SECONDS": 900,
     "QUICKBOOKS_WEBHOOK_KEY": None,
     "XERO_WEBHOOK_KEY": None,
     "XERO_CONNECTIONS_URL": None,
@@ -42,6 +44,8 @@ DESCRIPTIONS = {
     "ALLOW_PRIVATE_TARGETS": "tests only: lets REST hooks reach loopback and private addresses",
     "RETRY_MAX": "attempts of a ledger write before the operation is dead",
     "RETRY_BACKOFF": "first retry delay in seconds, doubled on each attempt",
+    "RECONCILE_TICK_SECONDS": "how often workers look for connections due for reconciliation",
+    "REFERENCE_CACHE_SECONDS": "how long a ledger's accounts, tax rates and items stay cached per connection",
     "QUICKBOOKS_WEBHOOK_KEY": "Intuit webhook verifier token",
     "XERO_WEBHOOK_KEY": "Xero webhook signing key",
     "XERO_CONNECTIONS_URL": "Xero tenant discovery URL",
@@ -53,8 +57,8 @@ for _provider in PROVIDERS:
             f"{_provider.title()} OAuth {_key.lower().replace('_', ' ')}"
             + (" (default: the real one)" if _key.endswith("URL") else ""))
 
-INTEGERS = {"RETRY_MAX"}
-FLOATS = {"RETRY_BACKOFF"}
+INTEGERS = {"RETRY_MAX", "REFERENCE_CACHE_SECONDS"}
+FLOATS = {"RETRY_BACKOFF", "RECONCILE_TICK_SECONDS"}
 BOOLEANS = {"ALLOW_PRIVATE_TARGETS"}
 
 MAX_BODY_BYTES = 1024 * 1024

@@ -107,3 +107,39 @@ def test_when_the_batch_allowance_is_spent_invoices_go_one_by_one(make_app, sand
             Operation.id.in_([op["id"] for op in ops]))).scalars().all()
     assert all(singles)
     assert sorted(i["DocNumber"] for i in sandbox.objects("invoices")) == [f"S-{n}" for n in range(4)]
+
+
+def test_a_quickbooks_backlog_goes_in_whole_batches_with_single_writes_beside_them(make_app, sandbox):
+    app = make_app()
+    client = app.test_client()
+    key = make_key(app, "acme")
+    connection_id = connect_quickbooks(client, key)
+    ops = queue_invoices(client, key, connection_id, [f"L-{n}" for n in range(75)])
+    done = run_until_done(app, client, key, ops, timeout=90)
+    assert all(op["status"] == "succeeded" for op in done)
+    sizes = sorted(len(batch.members) for batch in batches_of(app) if batch.status == "done")
+    assert sizes[-2:] == [30, 30]  # the first two batches whole, not trickled out as invoices finish
+    with app.app_context():
+        alone = store.session().execute(sa.select(sa.func.count()).where(
+            Operation.id.in_([op["id"] for op in ops]), Operation.batch_id.is_(None))).scalar()
+    assert alone > 0  # written one by one beside the batches, in the request allowance batches leave
+    numbers = [invoice["DocNumber"] for invoice in sandbox.objects("invoices")]
+    assert sorted(numbers) == sorted(f"L-{n}" for n in range(75))  # each exactly once
+
+
+def test_a_batch_exchange_is_stored_once_and_shown_on_every_member(make_app, sandbox):
+    app = make_app()
+    client = app.test_client()
+    key = make_key(app, "acme")
+    connection_id = connect_quickbooks(client, key)
+    ops = queue_invoices(client, key, connection_id, [f"E-{n}" for n in range(4)])
+    run_until_done(app, client, key, ops)
+    from bridge.store.models import BatchAttempt
+
+    with app.app_context():
+        (stored,) = store.session().execute(sa.select(BatchAttempt)).scalars().all()
+    details = [client.get(f"/v1/syncs/{op['id']}", headers=auth(key)).get_json() for op in ops]
+    for detail in details:
+        exchanges = detail["history"][-1]["exchanges"]
+        assert any("/batch" in exchange["request"]["url"] for exchange in exchanges)
+    assert any("/batch" in exchange["request"]["url"] for exchange in stored.exchanges)

@@ -6,6 +6,7 @@ import threading
 import time
 from datetime import datetime
 
+from bridge import errors
 from bridge.sync import queue
 from bridge.sync.limits import Limiter
 from tests.conftest import auth, connect_quickbooks, sample_invoice, wait_for
@@ -145,3 +146,34 @@ def test_a_burst_of_429s_delays_but_loses_nothing(client, api_key, sandbox, runt
     assert all(op["status"] == "succeeded" and op["attempts"] == 1 for op in done), done
     assert sandbox.stats()["throttled_total"] >= 6
     assert sorted(i["DocNumber"] for i in sandbox.objects("invoices")) == sorted(f"INV-{n}" for n in range(6))
+
+
+def test_single_calls_leave_the_unused_batch_allowance_while_batches_are_formed(app):
+    windows = {"minute": (10, 60.0), "batch-minute": (4, 60.0)}
+    limiter = Limiter(queue.connection(app), "con_reserve", windows, max_sleep=0, reserve=("minute", "batch-minute"))
+    limiter.batching()
+
+    def take(kind: str) -> bool:
+        try:
+            with limiter.slot(kind):
+                return True
+        except errors.LedgerRateLimited:
+            return False
+
+    assert [take("request") for _ in range(7)] == [True] * 6 + [False]  # 10 - 4 kept for batches
+    assert [take("batch") for _ in range(5)] == [True] * 4 + [False]  # the batches still get theirs
+    assert not take("request")  # the minute is now full: 6 singles + 4 batches
+
+
+def test_without_batches_single_calls_get_the_whole_allowance(app):
+    windows = {"minute": (10, 60.0), "batch-minute": (4, 60.0)}
+    limiter = Limiter(queue.connection(app), "con_no_batches", windows, max_sleep=0, reserve=("minute", "batch-minute"))
+    taken = 0
+    for _ in range(11):
+        try:
+            with limiter.slot("request"):
+                taken += 1
+        except errors.LedgerRateLimited:
+            break
+    assert taken == 10
+    assert limiter.free("request") == 0

@@ -15,7 +15,7 @@ from bridge import __version__
 from bridge.api import auth, common, problems
 from bridge.schemas.money import DecimalString
 
-MODULES = ("health", "keys", "providers", "connections", "oauth", "writes", "syncs")
+MODULES = ("health", "keys", "providers", "connections", "reference", "oauth", "writes", "syncs", "notes", "alerts", "reconciliation", "files", "exports")
 """Resource packages, in the order they appear in openapi.yaml."""
 
 SWAGGER_ASSETS = Path(flask_swagger_ui.__file__).parent / "dist"

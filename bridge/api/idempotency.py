@@ -119,3 +119,12 @@ def idempotent(view):
         return response
 
     return wrapper
+
+
+def accepted_response(accepted) -> Response:
+    """The response of an accepted write (or its replay): the stored body and status, marked when replayed."""
+    response = Response(accepted.body, status=accepted.status,
+                        mimetype="application/problem+json" if accepted.status >= 400 else "application/json")
+    if accepted.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response

@@ -30,6 +30,20 @@ def emit(db, *, account_id: str, event: str, data: dict, connection_id: str | No
     return event_id if result.rowcount else None
 
 
+def emit_many(db, events: list[dict]) -> None:
+    """Record several events (dicts of emit's keyword arguments) in one statement; the caller commits."""
+    if not events:
+        return
+    for event in events:
+        if event["event"] not in EVENTS:
+            raise ValueError(f"unknown event {event['event']!r}")
+    now = utcnow()
+    rows = [{"id": "evt_" + secrets.token_hex(12), "occurred_at": now, "connection_id": None, "dedupe_key": None,
+             **event} for event in events]
+    insert = (postgresql.insert if db.bind.dialect.name == "postgresql" else sqlite.insert)(Event)
+    db.execute(insert.on_conflict_do_nothing(index_elements=["account_id", "dedupe_key"]), rows)
+
+
 def recent(db, account_id: str, event: str | None = None, connection_id: str | None = None,
            limit: int = 50) -> list[Event]:
     """The account's events, newest first."""

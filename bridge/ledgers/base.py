@@ -16,6 +16,7 @@ LEDGERS = {
     "quickbooks": "bridge.ledgers.quickbooks",
     "xero": "bridge.ledgers.xero",
     "freshbooks": "bridge.ledgers.freshbooks",
+    "csv": "bridge.ledgers.csv",
 }
 """Ledger name -> package exposing `Adapter` (a Ledger subclass) and `OAuth` (an OAuthProvider)."""
 
@@ -102,6 +103,17 @@ class BatchResult:
 
 
 @dataclass
+class Preview:
+    """What a write would send, built without sending it (dry run): the HTTP method, the path under the
+    ledger's API base, the exact JSON body, and the warnings the write would carry."""
+
+    method: str
+    path: str
+    payload: dict | list | None
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
 class Context:
     """Everything an adapter needs for one connection."""
 
@@ -118,6 +130,9 @@ class Context:
     after_uncertain: bool = False
     """True when an earlier attempt of this operation may have been applied (a ledger without
     idempotency keys looks the object up before creating it again)."""
+    files: Any = None
+    """Where a file-writing ledger (`csv`) keeps its import files: `bridge.ledgers.csv.store.ImportFiles`,
+    handed in by `bridge.sync` (None for ledgers with an API)."""
 
 
 class Ledger:
@@ -131,6 +146,9 @@ class Ledger:
     """Published cap on requests in flight per connection (0: none)."""
     BATCH_MAX = 0
     """Most invoices one batch call may carry (0: the ledger has no batch writes)."""
+    BATCH_RESERVE: tuple[str, str] | None = None
+    """(request window, batch window) when batch calls have their own, smaller allowance inside the
+    request allowance: single writes then go beside batches and leave the batches their share."""
 
     def __init__(self, context: Context):
         self.context = context
@@ -173,18 +191,62 @@ class Ledger:
         """Void an invoice."""
         raise NotImplementedError(f"void_invoice not implemented for {self.name}")
 
+    def add_note(self, invoice: LedgerRef, text: str, request_key: str) -> Written:
+        """Add a note to an invoice where the ledger keeps notes (QBO PrivateNote, Xero history, FreshBooks notes)."""
+        raise NotImplementedError(f"add_note not implemented for {self.name}")
+
     def get_invoice(self, invoice: LedgerRef) -> dict:
         """The invoice as the ledger holds it now, normalized."""
         raise NotImplementedError(f"get_invoice not implemented for {self.name}")
+
+    def invoice_pdf(self, invoice: LedgerRef) -> bytes:
+        """The invoice's PDF as the ledger renders it."""
+        raise NotImplementedError(f"invoice_pdf not implemented for {self.name}")
 
     def find_invoices(self, number: str | None = None, customer: LedgerRef | None = None,
                       limit: int = 50) -> list[dict]:
         """Invoices as the ledger holds them, normalized, newest first."""
         raise NotImplementedError(f"find_invoices not implemented for {self.name}")
 
+    def read_invoices(self, invoices: list[LedgerRef]) -> dict[str, dict | None]:
+        """Invoices as the ledger holds them now, by ledger id (None: deleted), batched where it can.
+
+        Each carries `payments: [{ledger_id, amount, date}]`, the payments applied to it (credit note
+        allocations left out): reconciliation compares them with the payments we wrote.
+        """
+        raise NotImplementedError(f"read_invoices not implemented for {self.name}")
+
+    def read_credit_notes(self, credit_notes: list[LedgerRef]) -> dict[str, dict | None]:
+        """Credit notes as the ledger holds them now, by ledger id (None: deleted), batched where it can."""
+        raise NotImplementedError(f"read_credit_notes not implemented for {self.name}")
+
     def tenant_info(self) -> dict:
         """The company or organisation behind the connection: `{id, name, country, ...}`."""
         raise NotImplementedError(f"tenant_info not implemented for {self.name}")
+
+    # Previews (dry run): the exact request a write would send, built by the same mapping code, with no
+    # write to the ledger (reads of company facts or of the current object are allowed). A mapping problem
+    # raises LedgerRejected naming the field, as the write would.
+    def preview_invoice(self, invoice: dict, customer: LedgerRef, existing: LedgerRef | None) -> Preview:
+        """The request upsert_invoice would send."""
+        raise NotImplementedError(f"preview_invoice not implemented for {self.name}")
+
+    def preview_payment(self, payment: dict, invoice: LedgerRef, customer: LedgerRef,
+                        existing: LedgerRef | None) -> Preview:
+        """The request record_payment would send."""
+        raise NotImplementedError(f"preview_payment not implemented for {self.name}")
+
+    def preview_credit_note(self, credit_note: dict, customer: LedgerRef, existing: LedgerRef | None) -> Preview:
+        """The request upsert_credit_note would send first (allocations follow it)."""
+        raise NotImplementedError(f"preview_credit_note not implemented for {self.name}")
+
+    def preview_customer(self, customer: dict, existing: LedgerRef | None) -> Preview:
+        """The request upsert_customer would send to create or update the customer."""
+        raise NotImplementedError(f"preview_customer not implemented for {self.name}")
+
+    def preview_void(self, invoice: LedgerRef) -> Preview:
+        """The request void_invoice would send."""
+        raise NotImplementedError(f"preview_void not implemented for {self.name}")
 
     def list_accounts(self) -> list[dict]:
         """The chart of accounts: `[{id, code, name, type, class, currency, bank, active}]`."""
@@ -208,6 +270,83 @@ def money(value: Any) -> Decimal:
     if isinstance(value, float):
         raise TypeError("float amount: parse ledger JSON with parse_float=Decimal")
     return Decimal(str(value)) if value is not None else Decimal("0")
+
+
+TOTALS = ("subtotal", "tax", "total")
+
+
+def totals_warnings(source: dict | None, ledger: dict | None) -> list[str]:
+    """One warning per source total the ledger computed differently, even by a cent
+    ("totals.tax: ledger 10.01, source 10.00"): ledgers round tax per line, platforms often per invoice."""
+    warnings = []
+    for name in TOTALS:
+        wanted, got = (source or {}).get(name), (ledger or {}).get(name)
+        if wanted is not None and got is not None and money(got) != Decimal(str(wanted)):
+            warnings.append(f"totals.{name}: ledger {got}, source {wanted}")
+    return warnings
+
+
+# --- mapping references ---------------------------------------------------------------------------------
+# The ledger references a mapping names, and whether the ledger has them (pure; each ledger's rules.py adds
+# its region rules). A reference is `(field, kind, value)`: the field's path in the mapping document
+# (`products.CONSULT.item`), the reference data it points into (`accounts`, `tax_rates`, `items`: what
+# GET /accounts, /tax-rates and /items list) and the ledger id it names.
+
+REFERENCE_PATHS = {"accounts": "accounts", "tax_rates": "tax-rates", "items": "items"}
+REFERENCE_WHAT = {"accounts": "account", "tax_rates": "tax rate", "items": "item"}
+MAPPING_DEFAULTS = (("income_account", "accounts"), ("payment_account", "accounts"), ("tax_code", "tax_rates"),
+            ("item", "items"))
+
+
+def mapping_references(mapping: dict) -> list[tuple[str, str, str]]:
+    """Every ledger reference in the products, tax_categories and defaults of a mapping."""
+    found = []
+    for code, product in (mapping.get("products") or {}).items():
+        for name, kind in (("item", "items"), ("account", "accounts")):
+            if (product or {}).get(name):
+                found.append((f"products.{code}.{name}", kind, product[name]))
+    for category, value in (mapping.get("tax_categories") or {}).items():
+        if value:
+            found.append((f"tax_categories.{category}", "tax_rates", value))
+    defaults = mapping.get("defaults") or {}
+    for name, kind in MAPPING_DEFAULTS:
+        if defaults.get(name):
+            found.append((f"defaults.{name}", kind, defaults[name]))
+    return found
+
+
+def find_reference(listing: list[dict], value: str, *also: str, fold: bool = False) -> dict | None:
+    """The entry whose `id` (or one of the `also` keys, or `extra` keys) is `value`; `fold` ignores case."""
+    wanted = value.casefold() if fold else value
+    for entry in listing:
+        candidates = [entry.get("id"), *(entry.get(key) for key in also),
+                      *((entry.get("extra") or {}).get(key) for key in also)]
+        for candidate in candidates:
+            if candidate is not None and (str(candidate).casefold() if fold else str(candidate)) == wanted:
+                return entry
+    return None
+
+
+def missing_reference(field: str, kind: str, value: str, where: str) -> dict:
+    """The field error of a reference the ledger does not have."""
+    return {"field": field, "message": f"{where} has no {REFERENCE_WHAT[kind]} {value!r}: pick one from "
+                                       f"GET /v1/connections/<id>/{REFERENCE_PATHS[kind]}"}
+
+
+def inactive_reference(field: str, kind: str, value: str, where: str) -> dict:
+    """The field error of a reference the ledger has archived."""
+    return {"field": field, "message": f"The {REFERENCE_WHAT[kind]} {value!r} is inactive (archived) in {where}"}
+
+
+def check_reference(field: str, kind: str, value: str, listing: list[dict], where: str, *also: str,
+           fold: bool = False) -> tuple[dict | None, list[dict]]:
+    """The entry a reference names, and the field errors when it is missing or inactive."""
+    entry = find_reference(listing, value, *also, fold=fold)
+    if entry is None:
+        return None, [missing_reference(field, kind, value, where)]
+    if entry.get("active") is False:
+        return entry, [inactive_reference(field, kind, value, where)]
+    return entry, []
 
 
 class OAuthProvider:

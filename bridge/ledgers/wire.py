@@ -83,3 +83,48 @@ def parse_response(response: requests.Response):
         return loads(response.text)
     except ValueError:
         return {"text": response.text[:MAX_RECORDED_TEXT]}
+
+
+def get_bytes(context, session: requests.Session, url: str, headers: dict, timeout: float, vendor: str,
+              raise_error) -> bytes:
+    """GET a binary resource (an invoice PDF): throttled, observed, recorded without the bytes, one 401 refresh.
+
+    `raise_error(status, parsed_body, headers)` is the ledger's own error mapping; a success that is not
+    the wanted content type is a LedgerError too.
+    """
+    from contextlib import nullcontext
+
+    from bridge.errors import LedgerError, ReauthRequired, RetryableLedgerError
+
+    record = {"method": "GET", "url": url, "headers": dict(headers), "body": None}
+
+    def send(access_token: str) -> requests.Response:
+        try:
+            with context.throttle() if context.throttle else nullcontext():
+                response = session.get(url, headers={**headers, "Authorization": f"Bearer {access_token}"},
+                                       timeout=timeout)
+        except requests.RequestException as exc:
+            if context.record is not None:
+                context.record(record, None)
+            raise RetryableLedgerError(f"{vendor} unreachable: {exc.__class__.__name__}") from exc
+        if context.observe is not None:
+            context.observe(response.status_code, response.headers)
+        if context.record is not None:
+            kind = response.headers.get("Content-Type", "")
+            body = (f"[{len(response.content)} bytes of {kind}]" if response.status_code < 400
+                    else redact(parse_response(response)))
+            context.record(record, {"status": response.status_code, "headers": {"Content-Type": kind}, "body": body})
+        return response
+
+    token = context.tokens.current()
+    response = send(token.access_token)
+    if response.status_code == 401:
+        response = send(context.tokens.refreshed(token).access_token)
+        if response.status_code == 401:
+            raise ReauthRequired(f"{vendor} refused a freshly refreshed access token")
+    wanted = headers.get("Accept", "")
+    if response.status_code >= 400:
+        raise_error(response.status_code, parse_response(response), response.headers)
+    if not response.headers.get("Content-Type", "").startswith(wanted):
+        raise LedgerError(f"{vendor} answered {response.headers.get('Content-Type')!r}, not {wanted}")
+    return response.content

@@ -7,6 +7,12 @@ from marshmallow import Schema, fields
 OPERATION_STATES = ("queued", "running", "retrying", "succeeded", "failed", "dead")
 FINISHED = ("succeeded", "failed", "dead")
 UNFINISHED = ("queued", "running", "retrying")
+ERROR_CLASSES = ("validation", "mapping", "ledger_rejected", "rate_limit", "auth", "ledger_unavailable",
+                 "uncertain", "internal")
+"""What went wrong (bridge.sync.error_classes): validation: our own checks refused the data; mapping: it
+could not be put in the ledger's terms (nothing sent); ledger_rejected: the ledger answered 4xx;
+rate_limit: a limit of the ledger held it; auth: the connection needs reauthorization;
+ledger_unavailable: 5xx or unreachable; uncertain: the write may have been applied; internal: our bug."""
 
 
 class FieldErrorSchema(Schema):
@@ -32,12 +38,14 @@ class OperationSchema(Schema):
     connection_id = fields.String(required=True)
     object = fields.String(required=True, metadata={"enum": ["invoice", "payment", "credit_note", "customer"]})
     external_id = fields.String(required=True)
-    action = fields.String(required=True, metadata={"enum": ["upsert", "void"]})
+    action = fields.String(required=True, metadata={"enum": ["upsert", "void", "note"]})
     status = fields.String(required=True, metadata={"enum": list(OPERATION_STATES)})
     attempts = fields.Integer(required=True)
     ledger_id = fields.String(allow_none=True)
     warnings = fields.List(fields.String(), required=True)
     errors = fields.List(fields.Nested(FieldErrorSchema), required=True)
+    error_class = fields.String(allow_none=True, metadata={
+        "enum": list(ERROR_CLASSES), "description": "What kind of error the last attempt met; null after a success."})
     waiting_for = fields.String(allow_none=True)
     related = fields.List(fields.Nested(RelatedSchema), required=True)
     created_at = fields.DateTime(required=True)

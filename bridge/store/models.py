@@ -119,6 +119,8 @@ class Operation(Base):
     ledger_id: Mapped[str | None] = mapped_column(sa.String(100))
     warnings: Mapped[list | None] = mapped_column(JSONType)
     errors: Mapped[list | None] = mapped_column(JSONType)
+    error_class: Mapped[str | None] = mapped_column(sa.String(30))
+    """What kind of error the last attempt met (bridge.sync.error_classes); None after a success."""
     waiting_for: Mapped[str | None] = mapped_column(sa.String(300))
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -222,8 +224,132 @@ class Event(Base):
 
 # --- issue 4: csv ledger, files and exports (models below) ---
 
+class CsvLedgerEntry(Base):
+    """One document the `csv` ledger wrote: its rows of one import file, once per operation key."""
+
+    __tablename__ = "csv_ledger_entries"
+    __table_args__ = (
+        sa.UniqueConstraint("connection_id", "request_key"),
+        sa.Index("ix_csv_ledger_entries_file", "connection_id", "file", "seq"),
+        sa.Index("ix_csv_ledger_entries_document", "connection_id", "object", "ledger_id", "seq"),
+    )
+    seq: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+                                     primary_key=True, autoincrement=True)
+    connection_id: Mapped[str] = mapped_column(sa.ForeignKey("connections.id"))
+    request_key: Mapped[str] = mapped_column(sa.String(60))
+    object: Mapped[str] = mapped_column(sa.String(20))
+    ledger_id: Mapped[str] = mapped_column(sa.String(100))
+    file: Mapped[str] = mapped_column(sa.String(100))
+    text: Mapped[str] = mapped_column(sa.Text)
+    """The entry's rows as CSV text (the file is its header plus every entry's text, in order)."""
+    row_count: Mapped[int] = mapped_column(sa.Integer)
+    size: Mapped[int] = mapped_column(sa.Integer)
+    """Bytes of `text` in UTF-8."""
+    document: Mapped[dict] = mapped_column(JSONType)
+    """The normalized document written (JSON-safe), for reading it back."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ExportDelivery(Base):
+    """The daily export e-mail of one account for one UTC day: the row is taken before sending, so once."""
+
+    __tablename__ = "export_deliveries"
+    account_id: Mapped[str] = mapped_column(sa.ForeignKey("accounts.id"), primary_key=True)
+    day: Mapped[str] = mapped_column(sa.String(10), primary_key=True)
+    status: Mapped[str] = mapped_column(sa.String(20), default="sending")
+    rows: Mapped[int] = mapped_column(sa.Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 
 # --- issue 4: notes and alerts (models below) ---
 
+class Note(Base):
+    """A note added to an invoice through the bridge, kept on our side as well as in the ledger."""
+
+    __tablename__ = "notes"
+    __table_args__ = (sa.Index("ix_notes_invoice", "connection_id", "external_id", "created_at"),)
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    account_id: Mapped[str] = mapped_column(sa.String(40))
+    connection_id: Mapped[str] = mapped_column(sa.ForeignKey("connections.id"))
+    external_id: Mapped[str] = mapped_column(sa.String(255))
+    text: Mapped[str] = mapped_column(sa.Text)
+    operation_id: Mapped[str] = mapped_column(sa.String(40))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AlertSettings(Base):
+    """Where an account's alert digest goes, and how far the last digest got."""
+
+    __tablename__ = "alert_settings"
+    account_id: Mapped[str] = mapped_column(sa.ForeignKey("accounts.id"), primary_key=True)
+    email: Mapped[str | None] = mapped_column(sa.String(320))
+    last_digest_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_event_seq: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 
 # --- issue 4: reconciliation (models below) ---
+
+class ReconciliationSchedule(Base):
+    """How often a connection is reconciled (no row: daily); `every_seconds` 0 switches it off."""
+
+    __tablename__ = "reconciliation_schedules"
+    connection_id: Mapped[str] = mapped_column(sa.ForeignKey("connections.id"), primary_key=True)
+    every_seconds: Mapped[int] = mapped_column(sa.Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReconciliationRun(Base):
+    """One check of a connection's ledger against what we wrote; `period` makes scheduled runs unique."""
+
+    __tablename__ = "reconciliation_runs"
+    __table_args__ = (
+        sa.UniqueConstraint("connection_id", "period"),
+        sa.Index("ix_reconciliation_runs_connection", "connection_id", "created_at"),
+    )
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    account_id: Mapped[str] = mapped_column(sa.String(40))
+    connection_id: Mapped[str] = mapped_column(sa.ForeignKey("connections.id"))
+    trigger: Mapped[str] = mapped_column(sa.String(20))
+    period: Mapped[str | None] = mapped_column(sa.String(40))
+    status: Mapped[str] = mapped_column(sa.String(20), default="queued")
+    checked: Mapped[int] = mapped_column(sa.Integer, default=0)
+    in_sync: Mapped[int] = mapped_column(sa.Integer, default=0)
+    drift: Mapped[int] = mapped_column(sa.Integer, default=0)
+    could_not_check: Mapped[int] = mapped_column(sa.Integer, default=0)
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class DriftItem(Base):
+    """One difference between what we wrote and what the ledger holds (or an object we could not read)."""
+
+    __tablename__ = "drift_items"
+    __table_args__ = (
+        sa.Index("ix_drift_items_account_seq", "account_id", "seq"),
+        sa.Index("ix_drift_items_open", "connection_id", "status"),
+    )
+    seq: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+                                     primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    account_id: Mapped[str] = mapped_column(sa.String(40))
+    run_id: Mapped[str] = mapped_column(sa.String(40))
+    last_run_id: Mapped[str] = mapped_column(sa.String(40))
+    connection_id: Mapped[str] = mapped_column(sa.ForeignKey("connections.id"))
+    object: Mapped[str] = mapped_column(sa.String(20))
+    external_id: Mapped[str | None] = mapped_column(sa.String(255))
+    invoice_external_id: Mapped[str | None] = mapped_column(sa.String(255))
+    ledger_id: Mapped[str | None] = mapped_column(sa.String(100))
+    kind: Mapped[str] = mapped_column(sa.String(30))
+    ours: Mapped[str | None] = mapped_column(sa.String(100))
+    theirs: Mapped[str | None] = mapped_column(sa.String(100))
+    detail: Mapped[str | None] = mapped_column(sa.Text)
+    status: Mapped[str] = mapped_column(sa.String(20), default="open")
+    resolution: Mapped[str | None] = mapped_column(sa.String(20))
+    operation_id: Mapped[str | None] = mapped_column(sa.String(40))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -9,6 +9,7 @@ from bridge.ledgers import base
 from bridge.store.models import Connection
 from bridge.sync import queue
 from bridge.sync.limits import Limiter
+from bridge.sync.redaction import redacting
 from bridge.sync.tokens import ConnectionTokens
 
 
@@ -28,10 +29,16 @@ def oauth_for(app: Flask, provider: str) -> base.OAuthProvider:
 
 
 def limiter_for(app: Flask, connection: Connection) -> Limiter:
-    """The connection's share of its ledger's limits (RATE_LIMIT_TIME_SCALE: benchmarks only)."""
-    adapter = base.load(connection.provider).Adapter
-    return Limiter(queue.connection(app), connection.id, adapter.RATE_LIMITS, adapter.CONCURRENT_REQUESTS,
-                   time_scale=float(app.config.get("RATE_LIMIT_TIME_SCALE", 1.0)))
+    """The connection's share of its ledger's limits."""
+    return limiter_for_id(app, connection.id, connection.provider)
+
+
+def limiter_for_id(app: Flask, connection_id: str, provider: str) -> Limiter:
+    """A connection's limiter by id (RATE_LIMIT_TIME_SCALE: benchmarks against a scaled sandbox only)."""
+    adapter = base.load(provider).Adapter
+    return Limiter(queue.connection(app), connection_id, adapter.RATE_LIMITS, adapter.CONCURRENT_REQUESTS,
+                   time_scale=float(app.config.get("RATE_LIMIT_TIME_SCALE", 1.0)),
+                   reserve=getattr(adapter, "BATCH_RESERVE", None))
 
 
 def adapter_for(app: Flask, connection: Connection, record=None, after_uncertain: bool = False) -> base.Ledger:
@@ -44,13 +51,23 @@ def adapter_for(app: Flask, connection: Connection, record=None, after_uncertain
         tokens=ConnectionTokens(app, connection.id, package.OAuth(provider_settings)),
         settings=provider_settings,
         mapping=connection.mapping or {},
-        record=record,
+        record=redacting(record),
         tenant_extra=connection.tenant_extra or {},
         throttle=limiter.slot,
         observe=limiter.observe,
         after_uncertain=after_uncertain,
+        files=import_files(app, connection),
     )
     return package.Adapter(context)
+
+
+def import_files(app: Flask, connection: Connection):
+    """The import files of a ledger that writes files instead of calling an API (`csv`), else None."""
+    if getattr(base.load(connection.provider), "NEEDS_OAUTH", True):
+        return None
+    from bridge.sync.csv_files import DatabaseImportFiles
+
+    return DatabaseImportFiles(app, connection.id)
 
 
 def provider_rules(provider: str):

@@ -23,8 +23,8 @@ from bridge.ledgers.base import BatchItem
 from bridge.store.models import Batch, Connection, LedgerObject, Operation, utcnow
 from bridge.sync import queue
 from bridge.sync.adapters import adapter_for, limiter_for
-from bridge.sync.execute import Run, ensure_customer, load_input
-from bridge.sync.jobs import LEASE_SECONDS, _finish, config_value, mark_needs_reauth
+from bridge.sync.execute import Run, ensure_customer, load_input, mapped_or_refused, remember_many, written_total
+from bridge.sync.jobs import LEASE_SECONDS, Outcome, config_value, mark_needs_reauth, record_outcomes
 
 log = logging.getLogger(__name__)
 
@@ -134,17 +134,13 @@ def dissolve(app: Flask, batch: Batch, members: list[Operation], adapter, starte
         found = adapter.find_invoice_ids([n for n in numbers.values() if n])
         adopted = {op_id: found[number] for op_id, number in numbers.items() if number in found}
     with app.extensions["bridge.sessions"]() as db:
-        for op in members:
-            if op.id in adopted:
-                run = Run(app, db, op, adapter)
-                run.remember("invoice", op.external_id, adopted[op.id], {"adopted_after_uncertain_batch": batch.id})
-    for op in members:
-        if op.id in adopted:
-            _finish(app, op, started, exchanges, "succeeded", ledger_id=adopted[op.id],
-                    warnings=["found in the ledger after an uncertain batch"])
-        else:
-            _finish(app, op, started, exchanges, "queued", error="sent alone instead of in a batch",
-                    attempts_used=False)
+        remember_many(db, [(op, "invoice", op.external_id, adopted[op.id], {"adopted_after_uncertain_batch": batch.id})
+                           for op in members if op.id in adopted])
+    record_outcomes(app, [
+        Outcome(op, "succeeded", ledger_id=adopted[op.id], warnings=["found in the ledger after an uncertain batch"])
+        if op.id in adopted else
+        Outcome(op, "queued", error="sent alone instead of in a batch", attempts_used=False)
+        for op in members], started, exchanges, batch.id, batch.attempts)
     with app.extensions["bridge.sessions"]() as db:
         db.execute(sa.update(Operation).where(Operation.id.in_([op.id for op in members])).values(
             batch_id=None, single=True))
@@ -173,9 +169,9 @@ def sync_batch(batch_id: str) -> str:
             results = adapter.upsert_invoices(items, batch.key) if items else []
         except errors.ReauthRequired as exc:
             mark_needs_reauth(app, batch.connection_id, str(exc))
-            for op in members:
-                _finish(app, op, started, exchanges, "queued", error=str(exc), attempts_used=False,
-                        waiting="connection needs reauthorization")
+            record_outcomes(app, [Outcome(op, "queued", error=str(exc), attempts_used=False,
+                                          waiting="connection needs reauthorization") for op in members],
+                            started, exchanges, batch.id, batch.attempts)
             _set_batch(app, batch.id, status="queued", attempts=Batch.attempts - 1)
             return "reauth"
         except errors.LedgerRateLimited as exc:
@@ -184,9 +180,9 @@ def sync_batch(batch_id: str) -> str:
                 dissolve(app, batch, members, adapter, started, exchanges)  # the batch allowance is spent
                 return "dissolved"
             until = utcnow() + timedelta(seconds=float(exc.retry_after or 1.0))
-            for op in members:
-                _finish(app, op, started, exchanges, "queued", error=str(exc), attempts_used=False,
-                        next_attempt_at=until, waiting=f"rate limit of the ledger until {until.isoformat()}")
+            record_outcomes(app, [Outcome(op, "queued", error=str(exc), attempts_used=False, next_attempt_at=until,
+                                          waiting=f"rate limit of the ledger until {until.isoformat()}")
+                                  for op in members], started, exchanges, batch.id, batch.attempts)
             _set_batch(app, batch.id, status="retrying", next_attempt_at=until, attempts=Batch.attempts - 1)
             return "waiting"
         except errors.LedgerRejected as exc:  # the whole call refused: let each invoice speak for itself
@@ -195,43 +191,52 @@ def sync_batch(batch_id: str) -> str:
             return "dissolved"
         except (errors.RetryableLedgerError, errors.StaleObject) as exc:
             return _retry(app, batch, members, adapter, started, exchanges, exc)
+    _record_results(app, batch, members, results, started, exchanges)
+    return "done"
+
+
+def _record_results(app: Flask, batch: Batch, members: list[Operation], results, started, exchanges) -> None:
+    """Each member's result to its own operation, all in one commit; the exchange stored once."""
     by_key = {op.request_key: op for op in members}
     with app.extensions["bridge.sessions"]() as db:
-        for result in results:
-            if result.written is not None:
-                op = by_key[result.key]
-                Run(app, db, op, adapter).remember("invoice", op.external_id, result.written.ledger_id, {
-                    **result.written.extra, "batch_id": batch.id})
+        remember_many(db, [(by_key[r.key], "invoice", by_key[r.key].external_id, r.written.ledger_id,
+                            {**r.written.extra, **written_total(r.written), "batch_id": batch.id})
+                           for r in results if r.written is not None])
+        db.commit()
+    outcomes = []
     for result in results:
         op = by_key[result.key]
         if result.written is not None:
-            _finish(app, op, started, exchanges, "succeeded", ledger_id=result.written.ledger_id,
-                    warnings=result.written.warnings)
+            outcomes.append(Outcome(op, "succeeded", ledger_id=result.written.ledger_id,
+                                    warnings=result.written.warnings))
         else:
-            _finish(app, op, started, exchanges, "failed", error=str(result.error),
-                    errors=[{"field": e.get("field", ""), "message": e.get("message", ""), "code": e.get("code")}
-                            for e in getattr(result.error, "errors", [])] or [
-                        {"field": "", "message": str(result.error), "code": None}])
+            outcomes.append(Outcome(op, "failed", error=str(result.error), errors=_member_errors(result.error)))
+    record_outcomes(app, outcomes, started, exchanges, batch.id, batch.attempts)
     _set_batch(app, batch.id, status="done")
-    return "done"
+
+
+def _member_errors(error: Exception) -> list[dict]:
+    """One member's field errors, or one entry carrying its message."""
+    return [{"field": e.get("field", ""), "message": e.get("message", ""), "code": e.get("code")}
+            for e in getattr(error, "errors", [])] or [{"field": "", "message": str(error), "code": None}]
 
 
 def _prepare(app: Flask, db, batch: Batch, members: list[Operation], adapter, started, exchanges) -> list[BatchItem]:
     """Each member's input and customer; a member that cannot be prepared fails alone before the first send."""
-    items = []
+    items, refused = [], []
     for op in members:
         run = Run(app, db, op, adapter)
         try:
             data = load_input(op)
+            mapped_or_refused(run, "invoice", data)  # an unmappable line fails before its customer is written
             customer = ensure_customer(run, data["customer"])
         except (errors.LedgerRejected, errors.ValidationFailed) as exc:
             if batch.attempts > 1:
                 raise errors.RetryableLedgerError(f"member {op.id} no longer prepares: {exc}") from exc
-            _finish(app, op, started, exchanges, "failed", error=str(exc),
-                    errors=[{"field": e.get("field", ""), "message": e.get("message", ""), "code": e.get("code")}
-                            for e in exc.errors] or [{"field": "", "message": str(exc), "code": None}])
+            refused.append(Outcome(op, "failed", error=str(exc), errors=_member_errors(exc)))
             continue
         items.append(BatchItem(key=op.request_key, document=data, customer=customer))
+    record_outcomes(app, refused, started, [])  # refused before anything was sent
     if len(items) != len(members) and batch.attempts == 1:
         kept = [item.key for item in items]
         _set_batch(app, batch.id, members=[op.id for op in members if op.request_key in kept], status="running")
@@ -249,8 +254,8 @@ def _retry(app: Flask, batch: Batch, members: list[Operation], adapter, started,
     delay = min(max(float(app.config["RETRY_BACKOFF"]) * 2 ** (batch.attempts - 1),
                     float(getattr(exc, "retry_after", None) or 0)), 3600)
     until = utcnow() + timedelta(seconds=delay)
-    for op in members:
-        _finish(app, op, started, exchanges, "retrying", error=str(exc), next_attempt_at=until)
+    record_outcomes(app, [Outcome(op, "retrying", error=str(exc), next_attempt_at=until) for op in members],
+                    started, exchanges, batch.id, batch.attempts)
     _set_batch(app, batch.id, status="retrying", next_attempt_at=until, uncertain=uncertain)
     return "retrying"
 

@@ -45,12 +45,18 @@ def state_hash(state: str) -> str:
     return hashlib.sha256(state.encode()).hexdigest()
 
 
-def start(app: Flask, account_id: str, provider: str, tenant: str | None, return_url: str | None) -> tuple[Connection, str]:
-    """A pending connection and the URL where the user grants access."""
+def start(app: Flask, account_id: str, provider: str, tenant: str | None, return_url: str | None,
+          layout: str | None = None) -> tuple[Connection, str | None]:
+    """A pending connection and the URL where the user grants access (a file ledger: active, no URL)."""
     if provider not in base.LEDGERS:
         raise errors.ValidationFailed("Unknown provider.", errors=[{
             "field": "provider", "message": f"One of: {', '.join(sorted(base.LEDGERS))}."}])
     check_return_url(return_url)
+    if not getattr(base.load(provider), "NEEDS_OAUTH", True):
+        return start_file_ledger(app, account_id, provider, layout), None
+    if layout is not None:
+        raise errors.ValidationFailed("Only the csv ledger takes a layout.", errors=[{
+            "field": "layout", "message": f"{provider} writes through its API: leave layout out."}])
     oauth = oauth_for(app, provider)
     if not oauth.settings.get("client_id"):
         raise errors.DependencyDown(f"{provider} is not configured on this bridge "
@@ -66,6 +72,23 @@ def start(app: Flask, account_id: str, provider: str, tenant: str | None, return
     db.add(connection)
     db.commit()
     return connection, oauth.authorization_url(callback_url(app, provider), state, verifier)
+
+
+def start_file_ledger(app: Flask, account_id: str, provider: str, layout: str | None) -> Connection:
+    """A `csv` connection: no grant to wait for, active at once with its file layout."""
+    from bridge.ledgers.csv.layouts import LAYOUT_NAMES, LAYOUTS
+
+    if layout not in LAYOUTS:
+        raise errors.ValidationFailed("The csv ledger needs a layout.", errors=[{
+            "field": "layout", "message": f"One of: {', '.join(LAYOUTS)} (the import file format to write)."}])
+    connection = Connection(id="con_" + secrets.token_hex(12), account_id=account_id, provider=provider,
+                            status="pending", tenant_id=layout, tenant_name=LAYOUT_NAMES[layout],
+                            tenant_extra={"layout": layout}, mapping={})
+    db = store.session()
+    db.add(connection)
+    db.commit()
+    activate(app, connection)
+    return connection
 
 
 def reauthorize(app: Flask, connection: Connection, return_url: str | None) -> str:

@@ -13,12 +13,16 @@ from flask import Flask
 from bridge import errors
 from bridge.ledgers.base import Ledger, LedgerRef, Written
 from bridge.schemas import CreditNoteSchema, CustomerSchema, InvoiceSchema, PaymentSchema
+from bridge.schemas.fast import Fallback, compile_schema
 from bridge.store.models import Connection, LedgerObject, Operation, utcnow
 from bridge.sync.adapters import adapter_for
 
 SCHEMAS = {"invoice": InvoiceSchema(), "payment": PaymentSchema(), "credit_note": CreditNoteSchema(),
            "customer": CustomerSchema()}
+FAST = {kind: compile_schema(schema) for kind, schema in SCHEMAS.items()}
 DUPLICATE_NAME = "6240"
+MAPPING_CHECK_CUSTOMER = "0"
+"""Stand-in customer id of the payload built only to check the mapping (never sent)."""
 
 
 class Run:
@@ -34,18 +38,34 @@ class Run:
 
     def remember(self, obj: str, external_id: str, ledger_id: str, extra: dict | None = None) -> None:
         """Store (or update) our external id -> ledger id atomically (two workers may race), committed at once."""
-        values = {"connection_id": self.op.connection_id, "object": obj, "external_id": external_id,
-                  "ledger_id": ledger_id, "extra": extra or {}, "operation_id": self.op.id, "updated_at": utcnow()}
-        insert = (postgresql.insert if self.db.bind.dialect.name == "postgresql" else sqlite.insert)(LedgerObject)
-        self.db.execute(insert.values(**values).on_conflict_do_update(
-            index_elements=["connection_id", "object", "external_id"],
-            set_={name: values[name] for name in ("ledger_id", "extra", "operation_id", "updated_at")}))
+        remember_many(self.db, [(self.op, obj, external_id, ledger_id, extra)])
         self.db.commit()
         self.db.expire_all()
 
     def key(self, suffix: str = "") -> str:
         """The operation's ledger idempotency key, with a suffix per step."""
         return self.op.request_key + (f"-{suffix}" if suffix else "")
+
+
+def remember_many(db, rows: list[tuple[Operation, str, str, str, dict | None]]) -> None:
+    """Upsert (operation, object, external_id, ledger_id, extra) mappings in one statement; the caller commits."""
+    if not rows:
+        return
+    now = utcnow()
+    values = [{"connection_id": op.connection_id, "object": obj, "external_id": external_id, "ledger_id": ledger_id,
+               "extra": extra or {}, "operation_id": op.id, "updated_at": now}
+              for op, obj, external_id, ledger_id, extra in rows]
+    insert = (postgresql.insert if db.bind.dialect.name == "postgresql" else sqlite.insert)(LedgerObject)
+    db.execute(insert.on_conflict_do_update(
+        index_elements=["connection_id", "object", "external_id"],
+        set_={name: getattr(insert.excluded, name) for name in ("ledger_id", "extra", "operation_id", "updated_at")}),
+        values)
+
+
+def written_total(written: Written) -> dict:
+    """The total the ledger computed when we wrote a document (`{"total": "260.15"}`), kept for reconciliation."""
+    total = ((written.object or {}).get("totals") or {}).get("total")
+    return {"total": str(total)} if total is not None else {}
 
 
 def _customer_hash(customer: dict) -> str:
@@ -87,12 +107,24 @@ def _invoice_ref(run: Run, external_id: str, field: str) -> LedgerRef:
     return ref
 
 
+def mapped_or_refused(run: Run, kind: str, data: dict) -> None:
+    """Build the document's payload once before anything is written: a line the mapping cannot place
+    (no item, account or tax code, and no default) fails the operation now, naming the line's field,
+    before the customer or anything else reaches the ledger."""
+    preview = {"invoice": run.adapter.preview_invoice, "credit_note": run.adapter.preview_credit_note}[kind]
+    try:
+        preview(data, LedgerRef(MAPPING_CHECK_CUSTOMER), None)
+    except NotImplementedError:
+        pass
+
+
 def upsert_invoice(run: Run, data: dict) -> Written:
-    """The customer first, then the invoice."""
+    """The customer first, then the invoice (its mapping checked before either)."""
+    mapped_or_refused(run, "invoice", data)
     customer = ensure_customer(run, data["customer"])
     written = run.adapter.upsert_invoice(data, customer, run.ref("invoice", data["external_id"]), run.key())
     run.remember("invoice", data["external_id"], written.ledger_id, {
-        **written.extra, "customer_ledger_id": customer.ledger_id,
+        **written.extra, **written_total(written), "customer_ledger_id": customer.ledger_id,
         "customer_external_id": data["customer"]["external_id"]})
     return written
 
@@ -103,6 +135,11 @@ def void_invoice(run: Run, data: dict) -> Written:
     written = run.adapter.void_invoice(ref, run.key())
     run.remember("invoice", run.op.external_id, ref.ledger_id, {**ref.extra, **written.extra, "voided": True})
     return written
+
+
+def add_note(run: Run, data: dict) -> Written:
+    """A note on an invoice we wrote."""
+    return run.adapter.add_note(_invoice_ref(run, run.op.external_id, "external_id"), data["text"], run.key())
 
 
 def record_payment(run: Run, data: dict) -> Written:
@@ -116,13 +153,14 @@ def record_payment(run: Run, data: dict) -> Written:
 
 
 def upsert_credit_note(run: Run, data: dict) -> Written:
-    """A credit note, allocated to invoices we wrote."""
+    """A credit note, allocated to invoices we wrote (its mapping checked first)."""
+    mapped_or_refused(run, "credit_note", data)
     customer = ensure_customer(run, data["customer"])
     allocations = [(allocation, _invoice_ref(run, allocation["invoice_external_id"], f"allocations[{index}].invoice_external_id"))
                    for index, allocation in enumerate(data.get("allocations") or [])]
     written = run.adapter.upsert_credit_note(data, customer, allocations, run.ref("credit_note", data["external_id"]),
                                              run.key())
-    run.remember("credit_note", data["external_id"], written.ledger_id, written.extra)
+    run.remember("credit_note", data["external_id"], written.ledger_id, {**written.extra, **written_total(written)})
     return written
 
 
@@ -132,7 +170,7 @@ def upsert_customer(run: Run, data: dict) -> Written:
     return Written(ledger_id=ref.ledger_id)
 
 
-ACTIONS = {("invoice", "upsert"): upsert_invoice, ("invoice", "void"): void_invoice,
+ACTIONS = {("invoice", "upsert"): upsert_invoice, ("invoice", "void"): void_invoice, ("invoice", "note"): add_note,
            ("payment", "upsert"): record_payment, ("credit_note", "upsert"): upsert_credit_note,
            ("customer", "upsert"): upsert_customer}
 
@@ -140,11 +178,13 @@ ACTIONS = {("invoice", "upsert"): upsert_invoice, ("invoice", "void"): void_invo
 def load_input(op: Operation) -> dict:
     """The operation's stored input, validated again into Decimals and dates."""
     raw = json.loads(op.payload, parse_float=Decimal)
-    if op.action == "void":
+    if op.action in ("void", "note"):
         return raw
     raw.pop("payments", None) if op.object == "invoice" else None
-    data = SCHEMAS[op.object].load(raw)
-    return data
+    try:
+        return FAST[op.object](raw)
+    except Fallback:
+        return SCHEMAS[op.object].load(raw)
 
 
 def perform(app: Flask, op: Operation, record) -> Written:

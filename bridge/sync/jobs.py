@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import sys
+from dataclasses import dataclass
 from datetime import timedelta
 
 import orjson
@@ -11,9 +14,10 @@ from flask import Flask, current_app
 from sqlalchemy.orm import aliased
 
 from bridge import errors
+from bridge.events import emit_many
 from bridge.schemas.operation import UNFINISHED
-from bridge.store.models import Attempt, Connection, Operation, utcnow
-from bridge.sync import execute, queue
+from bridge.store.models import Attempt, BatchAttempt, Connection, Operation, utcnow
+from bridge.sync import error_classes, execute, queue
 from bridge.sync.tokens import mark_needs_reauth
 
 log = logging.getLogger(__name__)
@@ -163,29 +167,91 @@ def _retry(app: Flask, op: Operation, started, exchanges, exc: Exception) -> str
                    uncertain=isinstance(exc, (errors.UncertainOutcome, errors.RetryableLedgerError)))
 
 
-def _finish(app: Flask, op: Operation, started, exchanges, status: str, *, error: str | None = None,
-            errors: list | None = None, warnings: list | None = None, ledger_id: str | None = None,
-            next_attempt_at=None, waiting: str | None = None, attempts_used: bool = True,
-            uncertain: bool = False) -> str:
-    """Record the attempt and the operation's new state in one commit, then wake the relay."""
+@dataclass
+class Outcome:
+    """What one attempt of an operation came to (its next state and what to record)."""
+
+    op: Operation
+    status: str
+    error: str | None = None
+    errors: list | None = None
+    warnings: list | None = None
+    ledger_id: str | None = None
+    next_attempt_at: object = None
+    waiting: str | None = None
+    attempts_used: bool = True
+    uncertain: bool = False
+    error_class: str | None = None
+
+
+def _finish(app: Flask, op: Operation, started, exchanges, status: str, **outcome) -> str:
+    """Record one attempt and the operation's new state in one commit, then wake the relay."""
+    # called from the except clause that caught the attempt's error (if any): classify that error
+    outcome.setdefault("error_class", error_classes.of_outcome(
+        status, uncertain=outcome.get("uncertain", False), waiting=outcome.get("waiting"), exchanges=exchanges,
+        exc=sys.exc_info()[1]))
+    record_outcomes(app, [Outcome(op, status, **outcome)], started, exchanges)
+    return status
+
+
+def record_outcomes(app: Flask, outcomes: list[Outcome], started, exchanges, batch_id: str | None = None,
+                    batch_attempt: int | None = None) -> None:
+    """Record attempts, new states and events of many operations in one commit, then wake the relay.
+
+    For a batch the exchanges are stored once (a BatchAttempt) and each member's attempt points at them.
+    """
+    if not outcomes:
+        return
     now = utcnow()
     with app.extensions["bridge.sessions"]() as db:
-        db.add(Attempt(operation_seq=op.seq, number=op.attempts, outcome=status, error=error,
-                       exchanges=exchanges, started_at=started, finished_at=now))
-        values = {"status": status, "updated_at": now, "lease_until": None, "enqueued_at": None,
-                  "next_attempt_at": next_attempt_at, "waiting_for": waiting}
-        if errors is not None:
-            values["errors"] = errors
-        if status == "succeeded":
-            values["errors"] = []
-            values["ledger_id"] = ledger_id
-            values["warnings"] = list(dict.fromkeys((op.warnings or []) + (warnings or [])))
-        if not attempts_used:
-            values["attempts"] = Operation.attempts - 1
-        if uncertain:
-            values["uncertain"] = True  # a later attempt may find the write already applied
-        db.execute(sa.update(Operation).where(Operation.seq == op.seq, Operation.status == "running").values(**values))
+        shared_id = None
+        if batch_id is not None:
+            shared = BatchAttempt(batch_id=batch_id, number=batch_attempt or 0, exchanges=exchanges, created_at=now)
+            db.add(shared)
+            db.flush()
+            shared_id = shared.id
+        db.execute(sa.insert(Attempt), [
+            {"operation_seq": o.op.seq, "number": o.op.attempts, "outcome": o.status, "error": o.error,
+             "exchanges": None if shared_id else exchanges, "batch_attempt_id": shared_id,
+             "started_at": started, "finished_at": now} for o in outcomes])
+        for o in outcomes:  # what the caller did not classify (batch members) is classified from the outcome
+            o.error_class = o.error_class or error_classes.of_outcome(
+                o.status, uncertain=o.uncertain, waiting=o.waiting, exchanges=exchanges, in_batch=batch_id is not None)
+        rows = [_state_after(o, now) for o in outcomes]
+        table = Operation.__table__  # Core executemany: one round of updates, no ORM synchronisation
+        db.execute(table.update().where(table.c.seq == sa.bindparam("b_seq"), table.c.status == "running")
+                   .values({name: sa.bindparam(name) for name in rows[0] if name != "b_seq"}), rows)
+        emit_many(db, [{"account_id": o.op.account_id, "connection_id": o.op.connection_id,
+                        "event": "sync.succeeded" if o.status == "succeeded" else "sync.failed",
+                        "data": _event_data(o.op, row), "dedupe_key": f"sync:{o.op.id}:{o.op.attempts}"}
+                       for o, row in zip(outcomes, rows) if o.status in ("succeeded", "failed", "dead")])
         db.commit()
-    log.info("operation %s (%s %s %s): %s", op.id, op.action, op.object, op.external_id, status)
+    for outcome in outcomes:
+        log.info("operation %s (%s %s %s): %s", outcome.op.id, outcome.op.action, outcome.op.object,
+                 outcome.op.external_id, outcome.status)
     queue.wake_relay(app)
-    return status
+
+
+def _state_after(o: Outcome, now) -> dict:
+    """The operation's columns after this outcome (the caller holds its lease, so `o.op` is current)."""
+    op = o.op
+    succeeded = o.status == "succeeded"
+    return {"b_seq": op.seq, "status": o.status, "updated_at": now, "lease_until": None, "enqueued_at": None,
+            "next_attempt_at": o.next_attempt_at, "waiting_for": o.waiting,
+            "errors": [] if succeeded else (o.errors if o.errors is not None else op.errors),
+            "ledger_id": o.ledger_id if succeeded else op.ledger_id,
+            "error_class": None if succeeded else (o.error_class or op.error_class),
+            "warnings": list(dict.fromkeys((op.warnings or []) + (o.warnings or []))) if succeeded else op.warnings,
+            "attempts": op.attempts if o.attempts_used else op.attempts - 1,
+            # a later attempt may find the write already applied
+            "uncertain": bool(op.uncertain or o.uncertain)}
+
+
+def _event_data(op: Operation, row: dict) -> dict:
+    """The Operation document of a sync.* event, as the API shapes it."""
+    return json.loads(orjson.dumps({
+        "id": op.id, "connection_id": op.connection_id, "object": op.object, "external_id": op.external_id,
+        "action": op.action, "status": row["status"], "attempts": row["attempts"], "ledger_id": row["ledger_id"],
+        "warnings": row["warnings"] or [], "errors": row["errors"] or [], "error_class": row["error_class"],
+        "created_at": op.created_at,
+        "updated_at": row["updated_at"]}))

@@ -14,8 +14,10 @@ import redis
 
 from bridge import errors
 
-WINDOW_PADDING_MS = 100
-"""Padding on every window: our clock and the ledger's disagree by the network latency."""
+WINDOW_PADDING_MS = 80
+"""Real milliseconds added to every window: a request reaches the ledger a little after it took its slot,
+and not always equally late (network, a busy CPU), so a slot is reused only this long after it frees.
+Not scaled with time: the jitter is real."""
 IN_FLIGHT_TTL_MS = 180_000
 """A request still 'in flight' after this long is taken to have died with its worker."""
 MAX_SLEEP_SECONDS = 2.0
@@ -28,9 +30,18 @@ local windows = tonumber(ARGV[3])
 local blocked = redis.call('PTTL', KEYS[windows + 2])
 if blocked > 0 then return blocked end
 local wait = 0
+local reserve_in = tonumber(ARGV[6 + 2 * windows])
+local reserve = 0
+if reserve_in > 0 and redis.call('EXISTS', KEYS[windows + 4]) == 1 then
+  local batch_span = tonumber(ARGV[3 + 2 * reserve_in])
+  redis.call('ZREMRANGEBYSCORE', KEYS[windows + 3], '-inf', now - batch_span)
+  reserve = tonumber(ARGV[7 + 2 * windows]) - redis.call('ZCARD', KEYS[windows + 3])
+  if reserve < 0 then reserve = 0 end
+end
 for i = 1, windows do
   local limit = tonumber(ARGV[2 + 2 * i])
   local span = tonumber(ARGV[3 + 2 * i])
+  if i == reserve_in then limit = limit - reserve end
   redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - span)
   if redis.call('ZCARD', KEYS[i]) >= limit then
     local oldest = redis.call('ZRANGE', KEYS[i], 0, 0, 'WITHSCORES')
@@ -61,15 +72,20 @@ class Limiter:
     """One connection's share of a ledger's limits."""
 
     def __init__(self, connection: redis.Redis, connection_id: str, windows: dict[str, tuple[int, float]],
-                 concurrent: int = 0, max_sleep: float = MAX_SLEEP_SECONDS, time_scale: float = 1.0):
+                 concurrent: int = 0, max_sleep: float = MAX_SLEEP_SECONDS, time_scale: float = 1.0,
+                 reserve: tuple[str, str] | None = None):
         """`windows`: name -> (requests, seconds), e.g. {"second": (10, 1.0), "minute": (500, 60.0)}.
 
         `time_scale` > 1 shrinks every window (benchmarks against a sandbox running on scaled time).
+        `reserve` = (window, batch window): while batches are being formed (`batching()`), single calls
+        leave in `window` as many requests as `batch window` still allows, so batch calls always find
+        their place (QBO: 500 calls/min of which up to 40 are batches of 30).
         """
         self.redis = connection
         self.time_scale = time_scale
         self.prefix = f"bridge:rate:{connection_id}"
         self.windows = windows
+        self.reserve = reserve
         self.concurrent = concurrent
         self.max_sleep = max_sleep
         self.script = connection.register_script(TAKE_SLOT)
@@ -85,9 +101,35 @@ class Limiter:
         keys = [f"{self.prefix}:{name}" for name in windows] + [f"{self.prefix}:in-flight", f"{self.prefix}:blocked"]
         args = [int(time.time() * 1000) if now_ms is None else now_ms, member, len(windows)]
         for limit, seconds in windows.values():
-            args += [limit, int((seconds * 1000 + WINDOW_PADDING_MS) / self.time_scale)]
+            args += [limit, self._span_ms(seconds)]
         args += [self.concurrent, IN_FLIGHT_TTL_MS]
+        if self.reserve and kind != "batch":
+            window, batch_window = self.reserve
+            keys += [f"{self.prefix}:{batch_window}", f"{self.prefix}:batching"]
+            args += [list(windows).index(window) + 1, self.windows[batch_window][0]]
+        else:
+            keys += [f"{self.prefix}:unused", f"{self.prefix}:unused"]
+            args += [0, 0]
         return int(self.script(keys=keys, args=args)) / 1000
+
+    def _span_ms(self, seconds: float) -> int:
+        """A window's span in milliseconds on this limiter's clock, padded."""
+        return int(seconds * 1000 / self.time_scale + WINDOW_PADDING_MS)
+
+    def batching(self) -> None:
+        """Say batches are being formed now: for one batch window, single calls leave room for them."""
+        if self.reserve:
+            self.redis.set(f"{self.prefix}:batching", 1, px=self._span_ms(self.windows[self.reserve[1]][1]))
+
+    def free(self, kind: str, spans_from: float = 0.0) -> int:
+        """How many `kind` calls the windows spanning at least `spans_from` seconds would take now (a hint;
+        nothing is taken)."""
+        now = time.time() * 1000
+        if self.redis.pttl(f"{self.prefix}:blocked") > 0:
+            return 0
+        return max(0, min((limit - self.redis.zcount(f"{self.prefix}:{name}", now - self._span_ms(seconds), "+inf")
+                           for name, (limit, seconds) in self._windows_for(kind).items() if seconds >= spans_from),
+                          default=1 << 30))
 
     @contextmanager
     def slot(self, kind: str = "request", max_sleep: float | None = None):
@@ -110,13 +152,7 @@ class Limiter:
 
     def available(self, kind: str) -> bool:
         """Whether a slot of `kind` could be taken now (a hint; nothing is taken)."""
-        now = time.time() * 1000
-        for name, (limit, seconds) in self._windows_for(kind).items():
-            key = f"{self.prefix}:{name}"
-            span = (seconds * 1000 + WINDOW_PADDING_MS) / self.time_scale
-            if self.redis.zcount(key, now - span, "+inf") >= limit:
-                return False
-        return self.redis.pttl(f"{self.prefix}:blocked") <= 0
+        return self.free(kind) > 0
 
     def block(self, seconds: float) -> None:
         """Hold every worker's requests on this connection for `seconds` (after a 429)."""

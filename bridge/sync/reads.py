@@ -76,3 +76,15 @@ def find_invoices(app: Flask, connection: Connection, args: dict) -> list[dict]:
     for invoice in found:
         invoice["external_id"] = known.get(invoice["ledger_id"])
     return found
+
+
+def invoice_pdf(app: Flask, connection: Connection, external_id: str) -> bytes:
+    """The PDF the ledger renders for an invoice we wrote (a 404 for a ledger without PDFs)."""
+    ref = ledger_ref(connection.id, "invoice", external_id)
+    if ref is None:
+        raise errors.NotFound("No invoice with this external_id has reached this ledger.")
+    usable(connection)
+    try:
+        return _call(adapter_for(app, connection).invoice_pdf, ref)
+    except NotImplementedError:
+        raise errors.NotFound(f"An invoice PDF is not available for this ledger ({connection.provider}).") from None

@@ -18,10 +18,12 @@ from flask import Flask
 from rq import Queue
 from sqlalchemy.exc import SQLAlchemyError
 
+from bridge.events import alerts
+from bridge.ledgers import base
 from bridge.ledgers.base import LEDGERS
-from bridge.schemas.operation import UNFINISHED
-from bridge.store.models import Connection, Operation, utcnow
-from bridge.sync import batches, queue
+from bridge.store.models import Batch, Connection, Operation, utcnow
+from bridge.sync import batches, exports, queue
+from bridge.sync.adapters import limiter_for_id
 from bridge.sync.jobs import blocked_by_earlier, connection_active, sync_operation
 
 log = logging.getLogger(__name__)
@@ -33,6 +35,8 @@ BATCH_LINGER_SECONDS = 1.0
 """How long new invoices may wait for a batch to fill while another batch of theirs is in flight."""
 PER_CONNECTION_IN_QUEUE = 10
 """Operations of one connection enqueued or running at once: the fairness share."""
+BATCHES_IN_FLIGHT = 2
+"""Batches of one connection formed and not yet done: one being sent while the next waits its turn."""
 POLL_SECONDS = 0.5
 LEADER_KEY = "bridge:relay:leader"
 LEADER_TTL_MS = 5000
@@ -45,9 +49,10 @@ def due_operations(app: Flask, limit: int = BATCH) -> list[tuple]:
     """Operations that should be in the queue now and are not, oldest first, a fair share per connection.
 
     Each connection has at most PER_CONNECTION_IN_QUEUE single operations enqueued or running, plus
-    two batches' worth of new invoices on ledgers that batch, so a backlog of thousands on one
-    connection never stands in front of another connection's first invoice. Rows: (seq, id,
-    connection_id, provider, object, action, external_id, single).
+    BATCHES_IN_FLIGHT whole batches of new invoices on ledgers that batch, so a backlog of thousands on
+    one connection never stands in front of another connection's first invoice. Where batch calls
+    have a smaller allowance of their own (QBO), invoices beyond the batches go alone beside them.
+    Rows: (seq, id, connection_id, provider, object, action, external_id, single).
     """
     now = utcnow()
     lost = now - timedelta(seconds=app.config.get("RELAY_LOST_AFTER_SECONDS", LOST_AFTER_SECONDS))
@@ -65,29 +70,43 @@ def due_operations(app: Flask, limit: int = BATCH) -> list[tuple]:
                sa.and_(Operation.status == "running", Operation.lease_until < now)),
         connection_active(), ~blocked_by_earlier(),
     ).subquery()
-    batch_room = {name: 2 * batches.batch_size(name) for name in LEDGERS}  # two batches in flight
+    size = {name: batches.batch_size(name) for name in LEDGERS}
+    alongside = {name for name in LEDGERS if base.load(name).Adapter.BATCH_RESERVE}
     with app.extensions["bridge.sessions"]() as db:
         busy = dict(db.execute(sa.select(Operation.connection_id, sa.func.count()).where(
             Operation.batch_id.is_(None), sa.or_(
                 sa.and_(Operation.status == "queued", Operation.enqueued_at >= lost),
                 sa.and_(Operation.status == "running", Operation.lease_until >= now)),
         ).group_by(Operation.connection_id)).all())
-        batched = dict(db.execute(sa.select(Operation.connection_id, sa.func.count()).where(
-            Operation.batch_id.isnot(None), Operation.status.in_(UNFINISHED),
-        ).group_by(Operation.connection_id)).all())
+        in_flight = dict(db.execute(sa.select(Batch.connection_id, sa.func.count()).where(
+            Batch.status.in_(("queued", "running", "retrying"))).group_by(Batch.connection_id)).all())
         rows = db.execute(sa.select(*[c for c in candidates.c if c.name != "rank"]).where(
-            candidates.c.rank <= base_share + max(batch_room.values())).order_by(candidates.c.seq)
+            candidates.c.rank <= base_share + BATCHES_IN_FLIGHT * max(size.values())).order_by(candidates.c.seq)
             .limit(limit * 2)).all()
+    room: dict[str, int] = {}  # new invoices each connection may still put into batches, in whole batches
+    shares: dict[str, int] = {}
+
+    def share(row) -> int:
+        """The connection's single-write share, never more than its ledger allowance has free now
+        (work enqueued beyond that would only bounce off the limiter)."""
+        if row.connection_id not in shares:
+            # per-second windows only pace the workers (they wait briefly); minutes and days decide
+            free = limiter_for_id(app, row.connection_id, row.provider).free("request", spans_from=60.0)
+            shares[row.connection_id] = min(base_share, busy.get(row.connection_id, 0) + free)
+        return shares[row.connection_id]
+
     picked = []
     for row in rows:
         connection_id = row.connection_id
-        if batch_room[row.provider] and row.object == "invoice" and row.action == "upsert" and not row.single:
-            if batched.get(connection_id, 0) < batch_room[row.provider]:
-                batched[connection_id] = batched.get(connection_id, 0) + 1
-                picked.append(tuple(row))
-        elif busy.get(connection_id, 0) < base_share:
-            busy[connection_id] = busy.get(connection_id, 0) + 1
+        batchable = size[row.provider] and row.object == "invoice" and row.action == "upsert" and not row.single
+        if connection_id not in room:
+            room[connection_id] = max(0, BATCHES_IN_FLIGHT - in_flight.get(connection_id, 0)) * size[row.provider]
+        if batchable and room[connection_id] > 0:
+            room[connection_id] -= 1
             picked.append(tuple(row))
+        elif (not batchable or row.provider in alongside) and busy.get(connection_id, 0) < share(row):
+            busy[connection_id] = busy.get(connection_id, 0) + 1
+            picked.append((*row[:7], True) if batchable else tuple(row))  # beside the batches, alone
     return picked[:limit]
 
 
@@ -105,7 +124,10 @@ def relay_once(app: Flask, limit: int = BATCH) -> int:
             for (connection_id, provider), ops in groups.items():
                 ready, waiting = batches.fill(db, connection_id, provider,
                                               batches.batchable(db, connection_id, ops), linger)
-                formed += batches.form(db, connection_id, provider, ready)
+                made = batches.form(db, connection_id, provider, ready)
+                if made:
+                    limiter_for_id(app, connection_id, provider).batching()
+                formed += made
                 held.update(waiting)
             db.commit()
     in_batches = {member for batch in formed for member in batch.members}
@@ -166,6 +188,8 @@ class Relay:
             if self.scheduler is not None:
                 self.scheduler.acquire_locks()
                 self.scheduler.enqueue_scheduled_jobs()
+            alerts.schedule(self.app)  # the e-mail digest, once a minute when SMTP is set
+            exports.schedule(self.app)  # the daily export e-mail, when SMTP is set
         return moved
 
     def wait(self) -> None:

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from bridge import errors
+from bridge.events import alerts
 from bridge.ledgers.base import OAuthProvider, Token
 from bridge.store.models import Connection, utcnow
 from bridge.sync import queue
@@ -95,7 +96,10 @@ def save_token(app: Flask, connection_id: str, token: Token) -> None:
 def mark_needs_reauth(app: Flask, connection_id: str, reason: str) -> None:
     """The refresh token was refused: the user must connect again."""
     with app.extensions["bridge.sessions"]() as db:
-        db.execute(sa.update(Connection).where(Connection.id == connection_id).values(
+        changed = db.execute(sa.update(Connection).where(
+            Connection.id == connection_id, Connection.status != "needs_reauth").values(
             status="needs_reauth", last_error=reason[:2000], updated_at=utcnow()))
+        if changed.rowcount == 1:  # this call made the transition: alert once
+            alerts.connection_needs_reauth(db, db.get(Connection, connection_id))
         db.commit()
     log.warning("connection %s needs reauthorization: %s", connection_id, reason)

@@ -80,6 +80,9 @@ class EmbeddedRuntime:
 
     def start(self) -> "EmbeddedRuntime":
         """Start the threads."""
+        from bridge.sync.reconcile_schedule import start_ticking
+
+        start_ticking(self.app)
         for index in range(self.count):
             thread = threading.Thread(target=self._supervise, name=f"bridge-worker-{index}", daemon=True)
             thread.start()

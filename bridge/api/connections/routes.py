@@ -18,6 +18,7 @@ from bridge.api.docs import errors_doc, json_body, post_doc
 from bridge.api.idempotency import idempotent
 from bridge.store.models import Connection
 from bridge.sync import connections as service
+from bridge.sync.mapping import check as check_mapping
 from bridge.sync.reads import owned_connection
 
 blp = Blueprint("connections", __name__, url_prefix="/v1/connections", description="Connections to ledgers")
@@ -45,10 +46,12 @@ class Connections(MethodView):
 
         Returns a pending connection and the `authorize_url` where the user grants access;
         the ledger sends the browser back to the bridge, then on to `return_url`.
+        The `csv` ledger (with its `layout`) needs no grant: it is `active` at once, with no `authorize_url`.
         """
         data = common.load_body(ConnectionCreateSchema())
         connection, url = service.start(current_app._get_current_object(), principal().account_id,
-                                        data["provider"], data.get("tenant"), data.get("return_url"))
+                                        data["provider"], data.get("tenant"), data.get("return_url"),
+                                        data.get("layout"))
         return {**shaped(connection), "authorize_url": url}
 
     @blp.doc(operationId="listConnections")
@@ -174,13 +177,19 @@ class Mapping(MethodView):
 
     @blp.doc(operationId="putMapping", requestBody=json_body(MappingSchema))
     @blp.response(200, MappingSchema)
-    @errors_doc(blp, 400, 401, 404, 422)
+    @errors_doc(blp, 400, 401, 404, 409, 422, 503)
     def put(self, connection_id):
         """Replace the mapping
 
-        Applies to operations sent from now on; what was already sent is not rewritten.
+        Applies to operations sent from now on; what was already sent is not rewritten. Every item,
+        account, tax code and payment account it names must exist in the ledger (as /accounts,
+        /tax-rates and /items list them) and follow the ledger's region rules (a US QuickBooks company:
+        TAX/NON plus `quickbooks.txn_tax_code`; elsewhere TaxCode ids; Xero: TaxTypes of the
+        organisation's country; FreshBooks: up to two tax names, "GST+PST"), else a 422 names each field.
         """
         connection = owned_connection(principal().account_id, connection_id)
-        connection.mapping = common.load_body(MappingSchema())
+        mapping = common.load_body(MappingSchema())
+        check_mapping(current_app._get_current_object(), connection, mapping)
+        connection.mapping = mapping
         store.session().commit()
         return jsonify(connection.mapping)

@@ -15,6 +15,9 @@ class ConnectionCreateSchema(Schema):
                            metadata={"description": "organisation id or name to pick in advance"})
     return_url = fields.Url(allow_none=True, require_tld=False, schemes={"http", "https"},
                             validate=validate.Length(max=2000))
+    layout = fields.String(allow_none=True, validate=validate.OneOf(["xero", "quickbooks"]), metadata={
+        "description": "csv ledger only (required there): the import files' layout, Xero sales-invoice CSV "
+                       "or QuickBooks Online invoice CSV"})
 
 
 class ReauthorizeSchema(Schema):
@@ -56,7 +59,8 @@ class ConnectionSchema(Schema):
 class ConnectionStartedSchema(ConnectionSchema):
     """A pending connection and where to send the user."""
 
-    authorize_url = fields.String(required=True)
+    authorize_url = fields.String(required=True, allow_none=True,
+                                  metadata={"description": "null for the csv ledger: nothing to authorize"})
 
 
 class ConnectionListSchema(Schema):
@@ -82,7 +86,10 @@ class MappingDefaultsSchema(Schema):
     """What applies when nothing more specific is mapped."""
 
     income_account = _ref(allow_none=True)
-    payment_account = _ref(allow_none=True)
+    payment_account = _ref(allow_none=True, metadata={"description": (
+        "automatic bank deposits: every recorded payment lands in this account unless it names its own "
+        "deposit_account (QuickBooks DepositToAccountRef: a bank account Id; Xero payment Account: a bank "
+        "account code; FreshBooks, which has no deposit account: the payment type, such as \"Bank Transfer\")")})
     tax_code = _ref(allow_none=True)
     item = _ref(allow_none=True)
 

@@ -18,7 +18,8 @@ class ProviderSchema(Schema):
     """A ledger and what the bridge can do with it."""
 
     name = fields.String(required=True)
-    configured = fields.Boolean(required=True, metadata={"description": "client id set on this bridge"})
+    configured = fields.Boolean(required=True, metadata={
+        "description": "usable on this bridge: its client id is set (always true for csv, which needs no OAuth)"})
     capabilities = fields.List(fields.String(), required=True)
 
 
@@ -42,6 +43,7 @@ class Providers(MethodView):
         for name in sorted(base.LEDGERS):
             package = base.load(name)
             data.append({"name": name,
-                         "configured": bool(settings.provider_settings(current_app.config, name).get("client_id")),
+                         "configured": (not getattr(package, "NEEDS_OAUTH", True)
+                                        or bool(settings.provider_settings(current_app.config, name).get("client_id"))),
                          "capabilities": list(package.Adapter.capabilities)})
         return {"data": data, "next": None}

@@ -10,12 +10,12 @@ from bridge import errors
 from bridge.api import common
 from bridge.api.auth import principal
 from bridge.api.docs import errors_doc, post_doc
-from bridge.api.idempotency import body_hash, key_from_request, route_scope
-from bridge.api.writes.schemas import InvoiceListSchema, InvoiceSearchSchema, LedgerInvoiceSchema
+from bridge.api.idempotency import accepted_response, body_hash, key_from_request, route_scope
+from bridge.api.writes.schemas import DryRunSchema, InvoiceListSchema, InvoiceSearchSchema, LedgerInvoiceSchema
 from bridge.schemas import CreditNoteSchema, FullCustomerSchema, InvoiceSchema, PaymentSchema, VoidSchema
 from bridge.schemas.fast import Fallback, compile_schema
 from bridge.schemas.operation import OperationSchema
-from bridge.sync import ingest, plan, queue, reads
+from bridge.sync import dry_run, ingest, plan, queue, reads
 
 blp = Blueprint("writes", __name__, url_prefix="/v1/connections",
                 description="Invoices, payments, credit notes and customers, written to the ledger")
@@ -36,14 +36,48 @@ def load(kind: str, raw) -> dict:
     return common.load_body(SCHEMAS[kind], raw)
 
 
+DRY_RUN_PARAMETER = {
+    "name": "dry_run", "in": "query", "required": False, "schema": {"type": "boolean", "default": False},
+    "description": "true: answer 200 with the exact payload we would send, its warnings and the ledger's known "
+                   "rules; nothing is queued or written (no operation, no idempotency record, no ledger write).",
+}
+DRY_RUN_DOC = "A dry run (`?dry_run=true`): what would be sent; nothing was written"
+
+
+def dry_run_wanted() -> bool:
+    """`?dry_run=true|false` (also 1/0); anything else is a 422 naming it."""
+    value = request.args.get("dry_run")
+    if value is None:
+        return False
+    flag = {"true": True, "1": True, "false": False, "0": False}.get(value.strip().lower())
+    if flag is None:
+        raise errors.ValidationFailed("Bad query.", errors=[{"field": "dry_run", "message": "true or false."}])
+    return flag
+
+
+def _dry_answer(text: str) -> Response:
+    """The 200 of a dry run."""
+    return Response(text, status=200, mimetype="application/json")
+
+
 def submit(connection_id: str, kind: str) -> Response:
-    """Validate, queue the operations in the outbox, answer 202 with the first one."""
+    """Validate, queue the operations in the outbox, answer 202 with the first one (or preview: dry run)."""
     caller = principal()
     facts = ingest.connection_facts(caller.account_id, connection_id)
     raw = common.parse_json()
     data = load(kind, raw)
     ops = plan.PLANS[kind](facts.provider, data, raw)
+    if request.args and dry_run_wanted():
+        return _dry_answer(dry_run.dry_run(current_app._get_current_object(), caller.account_id, connection_id,
+                                           kind, data, ops[0].warnings))
     return _accept(caller.account_id, connection_id, ops)
+
+
+def _write_doc(operation_id: str, schema=None) -> dict:
+    """The doc of a write route: body, Idempotency-Key and dry_run."""
+    doc = post_doc(operation_id, schema)
+    doc["parameters"] = [*doc["parameters"], DRY_RUN_PARAMETER]
+    return doc
 
 
 def _accept(account_id: str, connection_id: str, ops: list) -> Response:
@@ -53,20 +87,17 @@ def _accept(account_id: str, connection_id: str, ops: list) -> Response:
                              body_hash=body_hash() if key else None)
     if not accepted.replayed:
         queue.wake_relay()
-    response = Response(accepted.body, status=accepted.status,
-                        mimetype="application/problem+json" if accepted.status >= 400 else "application/json")
-    if accepted.replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    return response
+    return accepted_response(accepted)
 
 
 @blp.route("/<connection_id>/invoices")
 class Invoices(MethodView):
     """Invoices of one connection."""
 
-    @blp.doc(**post_doc("upsertInvoice", InvoiceSchema))
+    @blp.doc(**_write_doc("upsertInvoice", InvoiceSchema))
     @blp.response(202, OperationSchema)
-    @errors_doc(blp, 400, 401, 404, 409, 413, 422)
+    @blp.alt_response(200, schema=DryRunSchema, description=DRY_RUN_DOC)
+    @errors_doc(blp, 400, 401, 404, 409, 413, 422, 503)
     def post(self, connection_id):
         """Create or update an invoice (with its payments)
 
@@ -105,10 +136,11 @@ class InvoiceByExternalId(MethodView):
 class InvoiceVoid(MethodView):
     """Voiding an invoice."""
 
-    @blp.doc(**post_doc("voidInvoice"))
+    @blp.doc(**_write_doc("voidInvoice"))
     @blp.doc(requestBody={"required": False, "content": {"application/json": {"schema": VoidSchema}}})
     @blp.response(202, OperationSchema)
-    @errors_doc(blp, 400, 401, 404, 409, 422)
+    @blp.alt_response(200, schema=DryRunSchema, description=DRY_RUN_DOC)
+    @errors_doc(blp, 400, 401, 404, 409, 422, 503)
     def post(self, connection_id, external_id):
         """Void an invoice
 
@@ -119,6 +151,9 @@ class InvoiceVoid(MethodView):
         raw = common.load_body(VoidSchema()) if request.get_data(cache=True) else {}
         if len(external_id) > 255:
             raise errors.NotFound("No such invoice.")
+        if request.args and dry_run_wanted():
+            return _dry_answer(dry_run.dry_run_void(current_app._get_current_object(), caller.account_id,
+                                                    connection_id, external_id))
         return _accept(caller.account_id, connection_id, plan.plan_void(facts.provider, external_id, raw))
 
 
@@ -129,8 +164,9 @@ def _write_route(path: str, kind: str, schema, operation_id: str, summary: str):
         return submit(connection_id, kind)
 
     post.__doc__ = summary
-    post = blp.doc(**post_doc(operation_id, schema))(blp.response(202, OperationSchema)(
-        errors_doc(blp, 400, 401, 404, 409, 413, 422)(post)))
+    post = blp.doc(**_write_doc(operation_id, schema))(blp.response(202, OperationSchema)(
+        blp.alt_response(200, schema=DryRunSchema, description=DRY_RUN_DOC)(
+            errors_doc(blp, 400, 401, 404, 409, 413, 422, 503)(post))))
     view = type(f"{kind.title().replace('_', '')}Writes", (MethodView,), {"post": post, "__doc__": summary})
     blp.route(path)(view)
 

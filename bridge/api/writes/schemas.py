@@ -66,3 +66,17 @@ class InvoiceListSchema(Schema):
 
     data = fields.List(fields.Nested(LedgerInvoiceSchema), required=True)
     next = fields.String(allow_none=True, required=True)
+
+
+class DryRunSchema(Schema):
+    """What a write would send (`?dry_run=true`); nothing was queued or written."""
+
+    dry_run = fields.Boolean(required=True, metadata={"enum": [True]})
+    provider = fields.String(required=True)
+    method = fields.String(required=True, metadata={"description": "HTTP method of the ledger request (POST, PUT)"})
+    path = fields.String(required=True, metadata={"description": "path under the ledger's API base"})
+    payload = fields.Raw(required=True, allow_none=True, metadata={
+        "type": "object", "description": "the exact JSON body we would send (amounts as JSON numbers, exact)"})
+    warnings = fields.List(fields.String(), required=True)
+    rules = fields.List(fields.String(), required=True,
+                        metadata={"description": "what this ledger is known to enforce"})

@@ -15,14 +15,15 @@ from datetime import date
 from urllib.parse import quote
 
 from bridge.errors import LedgerError, LedgerNotFound, LedgerRejected, ReauthRequired, UncertainOutcome
-from bridge.ledgers.base import Context, Ledger, LedgerRef, Written
+from bridge.ledgers.base import Context, Ledger, LedgerRef, Preview, Written, totals_warnings
 from bridge.ledgers.freshbooks import facts
 from bridge.ledgers.freshbooks.client import Client, unwrap
 from bridge.ledgers.freshbooks.mapping import (
     DRAFT_DOWNGRADE_WARNING, account_from_fb, allocation_payload, business_from_identity, company_from_fb,
     credit_note_from_fb, credit_note_payload, customer_from_fb, customer_payload, invoice_from_fb,
     invoice_payload, invoice_status, item_from_fb, payment_from_fb, payment_payload, same_payment,
-    source_external_id, tax_from_fb)
+    source_external_id, tax_from_fb, notes_after_source, with_note)
+from bridge.ledgers.freshbooks.mapping import applied_payments
 from bridge.ledgers.freshbooks.oauth import OAuth
 
 LINES = ("include[]", facts.INCLUDE_LINES)
@@ -42,7 +43,7 @@ class Adapter(Ledger):
 
     name = "freshbooks"
     capabilities = ("customers", "invoices", "payments", "credit_notes", "void_invoice", "find_invoices",
-                    "tenant_info", "draft_invoices", "lookup_before_create")
+                    "tenant_info", "draft_invoices", "lookup_before_create", "notes")
     RATE_LIMITS = facts.RATE_LIMITS
     CONCURRENT_REQUESTS = facts.CONCURRENT_REQUESTS
     BATCH_MAX = facts.BATCH_MAX
@@ -170,9 +171,12 @@ class Adapter(Ledger):
         body, warnings = invoice_payload(invoice, customer.ledger_id, self.context.mapping, self.company)
         want_sent = invoice.get("status", "open") != "draft"
         if existing:
+            # notes added through the bridge follow our back-reference line: an update keeps them
+            kept = notes_after_source(self._read("invoice", existing.ledger_id).get("notes"))
+            body["notes"] = with_note(body.get("notes"), kept)
             saved = self._update("invoice", existing.ledger_id, body, LINES)
             saved = self._settle_status(saved, want_sent, warnings)
-            return self._invoice_written(saved, warnings)
+            return self._invoice_written(saved, warnings, invoice)
         if self.context.after_uncertain:
             found = self._find_own_invoice(invoice, customer)
             if found is not None:
@@ -180,11 +184,11 @@ class Adapter(Ledger):
                 warnings.append(f"Adopted FreshBooks invoice {ledger_id}, written by an earlier attempt")
                 saved = self._created_then(ledger_id, "invoice",
                                            lambda: self._settle_status(found, want_sent, warnings))
-                return self._invoice_written(saved, warnings)
+                return self._invoice_written(saved, warnings, invoice)
         saved = self._create("invoice", body, LINES)
         ledger_id = self._ledger_id(saved, "invoice")
         saved = self._created_then(ledger_id, "invoice", lambda: self._settle_status(saved, want_sent, warnings))
-        return self._invoice_written(saved, warnings)
+        return self._invoice_written(saved, warnings, invoice)
 
     def _settle_status(self, saved: dict, want_sent: bool, warnings: list[str]) -> dict:
         """Mark a draft as sent when the invoice is open (a PUT of its own: actions drop other fields)."""
@@ -199,9 +203,11 @@ class Adapter(Ledger):
             warnings.append(DRAFT_DOWNGRADE_WARNING.format(status=status))
         return saved
 
-    def _invoice_written(self, saved: dict, warnings: list[str]) -> Written:
-        """A Written from the invoice FreshBooks answered with."""
+    def _invoice_written(self, saved: dict, warnings: list[str], source: dict | None = None) -> Written:
+        """A Written from the invoice FreshBooks answered with; totals FreshBooks computed differently
+        from the `source` invoice's are warnings."""
         normalized = invoice_from_fb(saved)
+        warnings = warnings + totals_warnings((source or {}).get("totals"), normalized.get("totals"))
         return Written(self._ledger_id(saved, "invoice"), normalized, warnings,
                        extra={"status": normalized["status"], "number": normalized["number"]})
 
@@ -247,6 +253,19 @@ class Adapter(Ledger):
             saved = self._read("invoice", invoice.ledger_id, LINES)
         normalized = invoice_from_fb(saved)
         return Written(invoice.ledger_id, normalized, [VOID_WARNING], extra={"status": normalized["status"]})
+
+    def add_note(self, invoice: LedgerRef, text: str, request_key: str) -> Written:
+        """Append the note to the invoice's notes, after our back-reference line (no key: after an
+        ambiguous failure a note already at the end is not added again)."""
+        notes = self._read("invoice", invoice.ledger_id).get("notes") or ""
+        if self.context.after_uncertain and notes_after_source(notes).endswith(text.strip()):
+            return Written(invoice.ledger_id, warnings=["The note was already in FreshBooks"])
+        self._update("invoice", invoice.ledger_id, {"notes": with_note(notes, text)})
+        return Written(invoice.ledger_id)
+
+    def invoice_pdf(self, invoice: LedgerRef) -> bytes:
+        """The invoice's PDF as the ledger renders it."""
+        return self.client.get_pdf(f"invoices/invoices/{invoice.ledger_id}/pdf")
 
     def get_invoice(self, invoice: LedgerRef) -> dict:
         """The invoice as FreshBooks holds it now, with its lines, normalized."""
@@ -353,6 +372,53 @@ class Adapter(Ledger):
                 return found
         return None
 
+    # --- previews (dry run) ---------------------------------------------------------------------------
+    def _preview(self, method: str, kind: str, body: dict, warnings: list[str], ledger_id: str | None = None,
+                 lines: bool = False) -> Preview:
+        """A request under the business's accounting path, as the client would send it."""
+        path = facts.ACCOUNT_PATH.format(account_id=self.context.tenant_id, path=self._path(kind, ledger_id))
+        return Preview(method, path + (f"?include[]={facts.INCLUDE_LINES}" if lines else ""), {kind: body}, warnings)
+
+    def preview_invoice(self, invoice: dict, customer: LedgerRef, existing: LedgerRef | None) -> Preview:
+        """The invoice body upsert_invoice would POST (new) or PUT (existing); a new open invoice is then
+        marked as sent."""
+        body, warnings = invoice_payload(invoice, customer.ledger_id, self.context.mapping, self.company)
+        if existing:
+            kept = notes_after_source(self._read("invoice", existing.ledger_id).get("notes"))
+            body["notes"] = with_note(body.get("notes"), kept)
+            return self._preview("PUT", "invoice", body, warnings, existing.ledger_id, lines=True)
+        if invoice.get("status", "open") != "draft":
+            warnings = warnings + ["then marked as sent (PUT action_mark_as_sent), which puts it in the books"]
+        return self._preview("POST", "invoice", body, warnings, lines=True)
+
+    def preview_credit_note(self, credit_note: dict, customer: LedgerRef, existing: LedgerRef | None) -> Preview:
+        """The credit note body upsert_credit_note would send (allocations follow as Credit payments)."""
+        body, warnings = credit_note_payload(credit_note, customer.ledger_id, self.context.mapping, self.company)
+        if existing:
+            return self._preview("PUT", "credit_note", body, warnings, existing.ledger_id, lines=True)
+        return self._preview("POST", "credit_note", body, warnings, lines=True)
+
+    def preview_payment(self, payment: dict, invoice: LedgerRef, customer: LedgerRef,
+                        existing: LedgerRef | None) -> Preview:
+        """The payment body record_payment would POST (an existing one: PUT of amount, date, type, note)."""
+        body, warnings = payment_payload(payment, invoice.ledger_id, self.context.mapping)
+        if existing:
+            return self._preview("PUT", "payment", {key: body[key] for key in ("amount", "date", "type", "note")},
+                                 warnings, existing.ledger_id)
+        return self._preview("POST", "payment", body, warnings)
+
+    def preview_customer(self, customer: dict, existing: LedgerRef | None) -> Preview:
+        """The client body upsert_customer would send (a client with the same e-mail is linked instead)."""
+        body = customer_payload(customer)
+        if existing:
+            body.pop("note", None)
+            return self._preview("PUT", "client", body, [], existing.ledger_id)
+        return self._preview("POST", "client", body, [])
+
+    def preview_void(self, invoice: LedgerRef) -> Preview:
+        """FreshBooks has no void: the soft delete PUT."""
+        return self._preview("PUT", "invoice", {"vis_state": facts.VIS_DELETED}, [VOID_WARNING], invoice.ledger_id)
+
     # --- reference data -----------------------------------------------------------------------------
     def list_accounts(self) -> list[dict]:
         """The chart of accounts (by business_uuid); `id` is the account's uuid, `code` its number."""
@@ -370,3 +436,39 @@ class Adapter(Ledger):
     def list_items(self) -> list[dict]:
         """Items (billable items)."""
         return [item_from_fb(found) for found in self.client.list("item")]
+
+    # --- reconciliation --------------------------------------------------------------------------------
+    def _by_ids(self, kind: str, search: str, ids: list[str], *params) -> dict[str, dict]:
+        """Live objects by id, 100 per page (`search[<kind>ids][]`); deleted ones are not listed."""
+        found: dict[str, dict] = {}
+        unique = list(dict.fromkeys(str(ledger_id) for ledger_id in ids))
+        for start in range(0, len(unique), facts.PER_PAGE_MAX):
+            chunk = unique[start:start + facts.PER_PAGE_MAX]
+            for row in self.client.list(kind, [*params, *((f"search[{search}][]", ledger_id) for ledger_id in chunk)]):
+                if row.get("vis_state", facts.VIS_ACTIVE) != facts.VIS_DELETED:
+                    found[self._ledger_id(row, kind)] = row
+        return found
+
+    def read_invoices(self, invoices: list[LedgerRef]) -> dict[str, dict | None]:
+        """Invoices by id (one list per 100), and the payments of each one paid or expected to be
+        (FreshBooks filters payments by one invoice at a time)."""
+        rows = self._by_ids("invoice", "invoiceids", [ref.ledger_id for ref in invoices], LINES)
+        expecting = {str(ref.ledger_id) for ref in invoices if ref.extra.get("expect_payments")}
+        result: dict[str, dict | None] = {}
+        for ref in invoices:
+            row = rows.get(str(ref.ledger_id))
+            if row is None:
+                result[ref.ledger_id] = None
+                continue
+            invoice = invoice_from_fb(row)
+            payments: list[dict] = []
+            if (invoice.get("paid") or 0) > 0 or str(ref.ledger_id) in expecting:
+                payments = applied_payments(self.client.list("payment", [("search[invoiceid]", ref.ledger_id)]))
+            result[ref.ledger_id] = {**invoice, "payments": payments}
+        return result
+
+    def read_credit_notes(self, credit_notes: list[LedgerRef]) -> dict[str, dict | None]:
+        """Credit notes by id (one list per 100)."""
+        rows = self._by_ids("credit_note", "creditids", [ref.ledger_id for ref in credit_notes], LINES)
+        return {ref.ledger_id: credit_note_from_fb(rows[str(ref.ledger_id)]) if str(ref.ledger_id) in rows else None
+                for ref in credit_notes}

@@ -109,6 +109,12 @@ class Client:
         """GET an accounting resource; returns response.result."""
         return unwrap(self.request("GET", self.account_url(path), params=params))
 
+    def get_pdf(self, path: str) -> bytes:
+        """GET an accounting resource's PDF (invoices/invoices/<id>/pdf) with Accept: application/pdf."""
+        headers = {**self._headers(False), "Accept": "application/pdf"}
+        return wire.get_bytes(self.context, self.session, self.account_url(path), headers, self.timeout,
+                              "FreshBooks", raise_for_error)
+
     def post(self, path: str, body: dict, params: list | dict | None = None) -> dict:
         """POST (create) an accounting resource; returns response.result."""
         return unwrap(self.request("POST", self.account_url(path), params=params, body=body))

@@ -181,6 +181,23 @@ def without_source(text: str | None) -> str | None:
     return cleaned or None
 
 
+def memo_before_source(text: str | None) -> str | None:
+    """The user's memo: what comes before our back-reference line (notes added through the bridge follow it)."""
+    found = SOURCE_NOTE_PATTERN.search(text or "")
+    return without_source(text[:found.start()] if found else text)
+
+
+def notes_after_source(text: str | None) -> str:
+    """The notes added through the bridge: what follows our back-reference line ("" when nothing does)."""
+    found = SOURCE_NOTE_PATTERN.search(text or "")
+    return text[found.end():].strip() if found else ""
+
+
+def with_note(text: str | None, note: str) -> str:
+    """`text` (memo, back-reference, earlier notes) with one more note at the end."""
+    return "\n\n".join(part for part in ((text or "").rstrip(), note.strip()) if part)
+
+
 # --- discounts and precision -------------------------------------------------------------------------
 
 def fold_discount(quantity, unit_price, percent) -> Decimal | None:
@@ -537,7 +554,7 @@ def _document_from_fb(fb: dict, customer_key: str, number_key: str) -> dict:
         "exchange_rate": None,
         "amounts_include_tax": False,
         "lines": lines,
-        "memo": without_source(fb.get("notes")),
+        "memo": memo_before_source(fb.get("notes")),
         "totals": totals_from_fb(fb, lines),
     }
 
@@ -579,8 +596,9 @@ def payment_type(payment: dict, mapping: dict | None) -> tuple[str, list[str]]:
     """The FreshBooks payment type, and warnings.
 
     FreshBooks payments carry no deposit account; their `type` is the nearest thing. In order: the
-    payment's deposit_account when it names a type, its method (cash, card, bank_transfer, ...), the
-    mapping's defaults.payment_account when it names a type, else FreshBooks' default (Check).
+    payment's deposit_account when it names a type, the mapping's defaults.payment_account when it
+    names a type (automatic deposits: every payment lands there), its method (cash, card,
+    bank_transfer, ...), else FreshBooks' default (Check).
     """
     warnings = []
     explicit = payment.get("deposit_account")
@@ -589,12 +607,14 @@ def payment_type(payment: dict, mapping: dict | None) -> tuple[str, list[str]]:
     if explicit:
         warnings.append(f"deposit_account {explicit!r} not applied: FreshBooks payments take a type "
                         f"({', '.join(facts.PAYMENT_TYPES[:7])}, ...), not an account")
+    default = _type_named(((mapping or {}).get("defaults") or {}).get("payment_account"))
+    if default:
+        return default, warnings
     method = payment.get("method")
     kind = METHOD_TYPES.get(_normalized_method(method)) or _type_named(method)
     if kind:
         return kind, warnings
-    default = _type_named(((mapping or {}).get("defaults") or {}).get("payment_account"))
-    chosen = default or facts.DEFAULT_PAYMENT_TYPE
+    chosen = facts.DEFAULT_PAYMENT_TYPE
     if method:
         warnings.append(f"payment method {method!r} has no FreshBooks payment type; recorded as {chosen!r}")
     return chosen, warnings
@@ -777,3 +797,16 @@ def missing_scopes(body) -> list[str]:
     if not found:
         return []
     return [scope.strip(" '\"") for part in found.group(1).split(",") for scope in part.split() if scope.strip(" '\"")]
+
+
+# --- reconciliation ----------------------------------------------------------------------------------------
+
+def applied_payments(payments: list[dict]) -> list[dict]:
+    """Live payments of an invoice, `{ledger_id, amount, date}`; payments from a credit note are
+    allocations, left out."""
+    applied = []
+    for fb in payments:
+        payment = payment_from_fb(fb)
+        if payment["active"] and payment["credit_note"] is None and fb.get("type") != facts.CREDIT_PAYMENT_TYPE:
+            applied.append({"ledger_id": payment["ledger_id"], "amount": payment["amount"], "date": payment["date"]})
+    return applied

@@ -11,6 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from bridge.ledgers.freshbooks import facts
+from bridge.ledgers.base import check_reference, mapping_references
 from bridge.ledgers.freshbooks.mapping import (fold_discount, line_errors, mapping_tax_errors, payment_type,
                                                tax_names)
 
@@ -70,4 +71,45 @@ def _tax_errors(data: dict, mapping: dict) -> list[dict]:
     if taxed and data.get("amounts_include_tax"):
         errors.append({"field": "amounts_include_tax", "code": "unsupported",
                        "message": "FreshBooks line prices are before tax: send amounts_include_tax false"})
+    return errors
+
+
+# --- the mapping against the business's reference data (PUT /mapping) ------------------------------------
+
+RULES = (
+    f"unit_cost: at most {facts.UNIT_COST_PLACES} decimals; amounts in cents, rounded half up per line",
+    "No line discounts: a discount is folded into the unit cost when exact, else the line is refused",
+    f"At most {facts.TAXES_PER_LINE} named taxes per line (taxName1/taxAmount1, taxName2/taxAmount2), each one "
+    "of the business's taxes; prices before tax only",
+    "Lines take no income account or ledger item: the line name is the product code or description",
+    "Payments take a type (Cash, Check, Credit Card, Bank Transfer, ...), not a bank account",
+    "No exchange rate on documents; no void: voiding deletes the invoice (vis_state 1)",
+    "An invoice is created as a draft, then marked as sent to enter the books",
+    "Tax is computed per line by FreshBooks and may differ from the source's totals by a cent",
+)
+"""What FreshBooks is known to enforce (dry run lists them)."""
+
+
+def references(mapping: dict) -> list[tuple[str, str, str]]:
+    """The ledger references of a mapping for FreshBooks (its payment account is a payment type, not an account)."""
+    return [ref for ref in mapping_references(mapping) if ref[0] != "defaults.payment_account"]
+
+
+def check_references(mapping: dict, reference: dict[str, list[dict]], company: dict) -> list[dict]:
+    """Field errors of a mapping against the business's taxes (names, "A+B" pairs), items, accounts,
+    and payment types."""
+    where = f"This FreshBooks business ({company.get('name') or company.get('id') or 'unknown'})"
+    taxes = {tax["name"]: tax.get("rate") for tax in reference.get("tax_rates") or [] if tax.get("name")}
+    errors = mapping_tax_errors(mapping, taxes if "tax_rates" in reference else None)
+    errors = [{"field": error["field"], "message": error["message"]} for error in errors]
+    for field, kind, value in references(mapping):
+        if kind == "tax_rates":
+            continue  # names and pairs: mapping_tax_errors above
+        also = ("code", "name") if kind == "items" else ("code",)
+        errors += check_reference(field, kind, value, reference.get(kind) or [], where, *also)[1]
+    payment = (mapping.get("defaults") or {}).get("payment_account")
+    if payment and payment.strip().casefold() not in {kind.casefold() for kind in facts.PAYMENT_TYPES}:
+        errors.append({"field": "defaults.payment_account",
+                       "message": f"FreshBooks payments take a type, not an account: one of "
+                                  f"{', '.join(facts.PAYMENT_TYPES)}; not {payment!r}"})
     return errors

@@ -5,14 +5,16 @@ from __future__ import annotations
 from decimal import Decimal
 
 from bridge.errors import LedgerRejected, StaleObject, UncertainOutcome
-from bridge.ledgers.base import BatchItem, BatchResult, Context, Ledger, LedgerRef, Written, money
+from bridge.ledgers.base import (BatchItem, BatchResult, Context, Ledger, LedgerRef, Preview, Written, money,
+                                 totals_warnings)
 from bridge.ledgers.quickbooks import facts
 from bridge.ledgers.quickbooks.client import Client
 from bridge.ledgers.quickbooks.mapping import (
     SOURCE_NOTE, account_from_qbo, allocation_payload, company_from_qbo, credit_memo_from_qbo, credit_memo_payload,
     item_from_qbo, tax_code_from_qbo,
     customer_from_qbo, customer_payload, fault_errors, invoice_from_qbo, invoice_payload, needs_default_item,
-    payment_from_qbo, payment_payload, source_external_id)
+    payment_from_qbo, payment_payload, source_external_id, appended_private_note, merged_private_note)
+from bridge.ledgers.quickbooks.mapping import applied_payments
 from bridge.ledgers.quickbooks.oauth import OAuth
 
 STALE_SUFFIX = "-r"
@@ -31,11 +33,12 @@ class Adapter(Ledger):
 
     name = "quickbooks"
     capabilities = ("customers", "invoices", "payments", "credit_notes", "void_invoice", "find_invoices",
-                    "tenant_info", "request_id")
+                    "tenant_info", "request_id", "notes")
     RATE_LIMITS = {"second": (facts.REQUESTS_PER_SECOND, 1.0), "minute": (facts.REQUESTS_PER_MINUTE, 60.0),
                    "batch-minute": (facts.BATCH_REQUESTS_PER_MINUTE, 60.0)}
     CONCURRENT_REQUESTS = facts.CONCURRENT_REQUESTS
     BATCH_MAX = facts.BATCH_MAX
+    BATCH_RESERVE = ("minute", "batch-minute")
 
     def __init__(self, context: Context, client: Client | None = None):
         super().__init__(context)
@@ -98,10 +101,18 @@ class Adapter(Ledger):
     def _post_update(self, entity: str, current: dict, fields: dict, request_id: str, sparse: bool,
                      params: dict | None) -> dict:
         """POST one update carrying Id + SyncToken of `current`."""
+        body = self._update_body(current, fields, sparse)
+        return self.client.post(entity.lower(), body, request_id, params=params).get(entity) or {}
+
+    @staticmethod
+    def _update_body(current: dict, fields: dict, sparse: bool) -> dict:
+        """The body of an update: Id + SyncToken of `current`, the fields, notes already there kept."""
+        if fields.get("PrivateNote") and current.get("PrivateNote"):  # keep the notes already there
+            fields = {**fields, "PrivateNote": merged_private_note(current["PrivateNote"], fields["PrivateNote"])}
         body = {"Id": current["Id"], "SyncToken": current["SyncToken"], **fields}
         if sparse:
             body["sparse"] = True
-        return self.client.post(entity.lower(), body, request_id, params=params).get(entity) or {}
+        return body
 
     @staticmethod
     def _written(saved: dict, to_normalized, warnings: list[str] | None = None, **extra) -> Written:
@@ -137,7 +148,9 @@ class Adapter(Ledger):
             saved = self._update("Invoice", existing.ledger_id, body, request_key)
         else:
             saved = self._create("Invoice", body, request_key)
-        return self._written(saved, invoice_from_qbo, warnings)
+        written = self._written(saved, invoice_from_qbo, warnings)
+        written.warnings += totals_warnings(invoice.get("totals"), written.object.get("totals"))
+        return written
 
     def upsert_invoices(self, items: list[BatchItem], batch_key: str) -> list[BatchResult]:
         """New invoices in one /batch call (requestid = the batch key); each item answers for itself."""
@@ -166,12 +179,57 @@ class Adapter(Ledger):
                     detail = "; ".join(e["message"] for e in errors if e["message"]) or "QuickBooks refused the invoice"
                     results[item.key] = BatchResult(item.key, error=LedgerRejected(detail, errors=errors))
                 else:
-                    results[item.key] = BatchResult(item.key, written=self._written(
-                        response["Invoice"], invoice_from_qbo, warnings))
+                    written = self._written(response["Invoice"], invoice_from_qbo, warnings)
+                    written.warnings += totals_warnings(item.document.get("totals"), written.object.get("totals"))
+                    results[item.key] = BatchResult(item.key, written=written)
         missing = [item.key for item in items if item.key not in results]
         if missing:
             raise UncertainOutcome(f"QuickBooks batch answer lacked {len(missing)} of its items")
         return [results[item.key] for item in items]
+
+    # --- previews (dry run) -----------------------------------------------------------------------------
+    def _preview(self, entity: str, body: dict, warnings: list[str], existing: LedgerRef | None,
+                 params: str = "") -> Preview:
+        """A create, or an update of the current object (read for its SyncToken), as it would be POSTed."""
+        if existing:
+            current = self._read(entity, existing.ledger_id)
+            if not current:
+                raise LedgerRejected(f"QuickBooks has no {entity} {existing.ledger_id} to update")
+            body = self._update_body(current, body, sparse=True)
+        return Preview("POST", f"/v3/company/{self.context.tenant_id}/{entity.lower()}{params}", body, warnings)
+
+    def preview_invoice(self, invoice: dict, customer: LedgerRef, existing: LedgerRef | None) -> Preview:
+        """The Invoice body upsert_invoice would POST."""
+        body, warnings = invoice_payload(invoice, customer.ledger_id, self.context.mapping, self._company_for(invoice))
+        return self._preview("Invoice", body, warnings, existing)
+
+    def preview_credit_note(self, credit_note: dict, customer: LedgerRef, existing: LedgerRef | None) -> Preview:
+        """The CreditMemo body upsert_credit_note would POST (one allocation Payment per invoice follows)."""
+        body, warnings = credit_memo_payload(credit_note, customer.ledger_id, self.context.mapping,
+                                             self._company_for(credit_note))
+        return self._preview("CreditMemo", body, warnings, existing)
+
+    def preview_payment(self, payment: dict, invoice: LedgerRef, customer: LedgerRef,
+                        existing: LedgerRef | None) -> Preview:
+        """The Payment body record_payment would POST."""
+        body = payment_payload(payment, invoice.ledger_id, customer.ledger_id, self.context.mapping)
+        return self._preview("Payment", body, [], existing)
+
+    def preview_customer(self, customer: dict, existing: LedgerRef | None) -> Preview:
+        """The Customer body upsert_customer would POST (a customer found by DisplayName is linked instead)."""
+        body = customer_payload(customer, self.company if customer.get("tax_number") else None)
+        if existing:
+            body.pop("CurrencyRef", None)
+            body.pop("Notes", None)
+        return self._preview("Customer", body, [], existing)
+
+    def preview_void(self, invoice: LedgerRef) -> Preview:
+        """The void POST: Id and SyncToken of the current invoice."""
+        current = self._read("Invoice", invoice.ledger_id)
+        if not current:
+            raise LedgerRejected(f"QuickBooks has no Invoice {invoice.ledger_id} to void")
+        return Preview("POST", f"/v3/company/{self.context.tenant_id}/invoice?operation=void",
+                       self._update_body(current, {}, sparse=False), [])
 
     def _all(self, entity: str, where: str = "") -> list[dict]:
         """Every object of an entity (paged by QBO's 1,000-row maximum)."""
@@ -273,6 +331,26 @@ class Adapter(Ledger):
                              params={"operation": "void"})
         return self._written(saved, invoice_from_qbo)
 
+    def add_note(self, invoice: LedgerRef, text: str, request_key: str) -> Written:
+        """Append the note to the invoice's PrivateNote (a sparse update; the bookkeeper sees it, the customer not)."""
+        try:
+            return self._append_note(invoice, text, request_key)
+        except StaleObject:  # changed meanwhile: re-read once, under a new requestid
+            return self._append_note(invoice, text, request_key + STALE_SUFFIX)
+
+    def _append_note(self, invoice: LedgerRef, text: str, request_id: str) -> Written:
+        """Read the invoice and POST its PrivateNote with the note appended."""
+        current = self._read("Invoice", invoice.ledger_id)
+        if not current:
+            raise LedgerRejected(f"QuickBooks returned no invoice {invoice.ledger_id}")
+        body = {"Id": current["Id"], "SyncToken": current["SyncToken"], "sparse": True,
+                "PrivateNote": appended_private_note(current.get("PrivateNote"), text)}
+        return self._written(self.client.post("invoice", body, request_id).get("Invoice") or {}, invoice_from_qbo)
+
+    def invoice_pdf(self, invoice: LedgerRef) -> bytes:
+        """The invoice's PDF as the ledger renders it."""
+        return self.client.get_pdf("invoice", invoice.ledger_id)
+
     def get_invoice(self, invoice: LedgerRef) -> dict:
         """The invoice as QBO holds it now, normalized."""
         found = self._read("Invoice", invoice.ledger_id)
@@ -293,3 +371,38 @@ class Adapter(Ledger):
             statement += " where " + " and ".join(where)
         statement += f" ORDERBY MetaData.CreateTime DESC MAXRESULTS {max(1, min(limit, facts.QUERY_MAX_RESULTS))}"
         return [invoice_from_qbo(found) for found in self.client.query(statement).get("Invoice") or []]
+
+    # --- reconciliation --------------------------------------------------------------------------------
+    def _by_ids(self, entity: str, ids: list[str]) -> dict[str, dict]:
+        """Entities by Id, in one query per 1,000 ids (`Id IN (...)`); deleted ones are not returned."""
+        found: dict[str, dict] = {}
+        unique = list(dict.fromkeys(str(ledger_id) for ledger_id in ids))
+        for start in range(0, len(unique), facts.QUERY_MAX_RESULTS):
+            listed = ", ".join(f"'{escape(ledger_id)}'" for ledger_id in unique[start:start + facts.QUERY_MAX_RESULTS])
+            rows = self.client.query(f"select * from {entity} where Id in ({listed}) "
+                                     f"MAXRESULTS {facts.QUERY_MAX_RESULTS}").get(entity) or []
+            found.update({str(row["Id"]): row for row in rows})
+        return found
+
+    def read_invoices(self, invoices: list[LedgerRef]) -> dict[str, dict | None]:
+        """Invoices by Id (one query), their linked Payments (one more), normalized with `payments`."""
+        rows = self._by_ids("Invoice", [ref.ledger_id for ref in invoices])
+        payment_ids = [link["TxnId"] for row in rows.values() for link in row.get("LinkedTxn") or []
+                       if link.get("TxnType") == "Payment"]
+        payments = list(self._by_ids("Payment", payment_ids).values()) if payment_ids else []
+        result: dict[str, dict | None] = {}
+        for ref in invoices:
+            row = rows.get(str(ref.ledger_id))
+            if row is None:
+                result[ref.ledger_id] = None
+                continue
+            linked = {str(link["TxnId"]) for link in row.get("LinkedTxn") or [] if link.get("TxnType") == "Payment"}
+            result[ref.ledger_id] = {**invoice_from_qbo(row), "payments": applied_payments(
+                row["Id"], [payment for payment in payments if str(payment.get("Id")) in linked])}
+        return result
+
+    def read_credit_notes(self, credit_notes: list[LedgerRef]) -> dict[str, dict | None]:
+        """Credit memos by Id, in one query."""
+        rows = self._by_ids("CreditMemo", [ref.ledger_id for ref in credit_notes])
+        return {ref.ledger_id: credit_memo_from_qbo(rows[str(ref.ledger_id)]) if str(ref.ledger_id) in rows else None
+                for ref in credit_notes}

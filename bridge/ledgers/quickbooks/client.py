@@ -75,6 +75,14 @@ class Client:
         """GET an entity or resource (reads carry no requestid)."""
         return self.request("GET", path, params=params)
 
+    def get_pdf(self, entity: str, record_id: str) -> bytes:
+        """GET /<entity>/<id>/pdf with Accept: application/pdf (Intuit: "Get invoice as PDF")."""
+        url = (f"{self.base}/{entity}/{quote(str(record_id), safe='')}/pdf?"
+               f"{urlencode({'minorversion': facts.MINOR_VERSION})}")
+        return wire.get_bytes(self.context, self.session, url, {"Accept": "application/pdf",
+                                                                "User-Agent": "invoice-bridge"},
+                              self.timeout, "QuickBooks", raise_for_fault)
+
     def query(self, statement: str) -> dict:
         """Run a query; returns the QueryResponse object (possibly empty)."""
         return self.request("GET", "query", params={"query": statement}).get("QueryResponse") or {}

@@ -11,9 +11,9 @@ from bridge.ledgers.base import money
 from bridge.ledgers.quickbooks import facts
 
 HUNDRED = Decimal(100)
-SOURCE_NOTE = "Invoice Bridge: external_id {}"
+SOURCE_NOTE = "Invoice Bridge: {}"
 """PrivateNote of every object we write: the way back from QBO to the source object."""
-SOURCE_NOTE_PATTERN = re.compile(r"Invoice Bridge: external_id (.+)")
+SOURCE_NOTE_PATTERN = re.compile(r"Invoice Bridge: (?:external_id )?(.+)")  # (older notes said "external_id")
 DRAFT_WARNING = "QuickBooks Online has no draft invoices; written as open"
 
 FIELD_BY_CODE = {
@@ -140,6 +140,23 @@ def source_external_id(private_note: str | None) -> str | None:
     """The external_id we wrote into PrivateNote, if it is there."""
     found = SOURCE_NOTE_PATTERN.search(private_note or "")
     return found.group(1).strip() if found else None
+
+
+def merged_private_note(current: str | None, ours: str) -> str:
+    """Our PrivateNote (the back-reference line) first, then every other line the invoice already has
+    (notes added through the bridge, the bookkeeper's own text): an update never clobbers them."""
+    kept = [line for line in (current or "").splitlines() if not SOURCE_NOTE_PATTERN.match(line)]
+    return "\n".join([ours, *kept]) if ours else "\n".join(kept)
+
+
+def appended_private_note(current: str | None, text: str) -> str:
+    """A PrivateNote with `text` added at the end, or LedgerRejected naming `text` when it is too long."""
+    note = "\n".join(part for part in ((current or "").rstrip(), text.strip()) if part)
+    if len(note) > facts.PRIVATE_NOTE_MAX:
+        raise LedgerRejected("The invoice's private note would be too long for QuickBooks Online", errors=[
+            {"field": "text", "code": "too_long",
+             "message": f"QuickBooks Online keeps at most {facts.PRIVATE_NOTE_MAX} characters of private note"}])
+    return note
 
 
 # --- customers -------------------------------------------------------------------------------------
@@ -303,7 +320,7 @@ def _lines_and_tax(document: dict, mapping: dict, company: dict, warnings: list,
             continue
         detail = row["SalesItemLineDetail"]
         if us:
-            code = _us_tax_code(index, line, mapping, warnings)
+            code = _us_tax_code(index, line, mapping, warnings, errors)
             taxable = taxable or code == facts.US_TAXABLE
             detail["TaxCodeRef"] = _ref(code)
         elif uses_tax:
@@ -371,16 +388,22 @@ def _item(index: int, line: dict, mapping: dict, company: dict, warnings: list, 
     return item
 
 
-def _us_tax_code(index: int, line: dict, mapping: dict, warnings: list) -> str:
-    """TAX or NON for a US company's line."""
+def _us_tax_code(index: int, line: dict, mapping: dict, warnings: list, errors: list) -> str:
+    """TAX or NON for a US company's line; an unmapped category without defaults.tax_code is an error."""
     category = line.get("tax_category")
+    default = (mapping.get("defaults") or {}).get("tax_code")
     if category is None:
-        code = (mapping.get("defaults") or {}).get("tax_code")
+        code = default
     else:
         code = (mapping.get("tax_categories") or {}).get(category)
-        if code is None:
+        if code is None and default:
+            code = default
             warnings.append(f"lines[{index}]: tax category {category!r} is not mapped; "
-                            f"written as non-taxable ({facts.US_NON_TAXABLE})")
+                            f"written with the default tax code {default}")
+        elif code is None:
+            errors.append({"field": f"lines[{index}].tax_category", "code": "mapping_missing",
+                           "message": f"Tax category {category!r} is not mapped: map it to "
+                                      f"{facts.US_TAXABLE} or {facts.US_NON_TAXABLE}, or set defaults.tax_code"})
         elif code not in (facts.US_TAXABLE, facts.US_NON_TAXABLE):
             warnings.append(f"lines[{index}]: tax category {category!r} maps to {code!r}; a US company "
                             f"takes {facts.US_TAXABLE} or {facts.US_NON_TAXABLE}: written as "
@@ -620,3 +643,20 @@ def fault_field(code: str, element: str) -> str:
         return FIELD_BY_ELEMENT[head]
     last = path.rsplit(".", 1)[-1]
     return FIELD_BY_ELEMENT.get(last, element)
+
+
+# --- reconciliation ----------------------------------------------------------------------------------
+
+def applied_payments(invoice_id: str, payments: list[dict]) -> list[dict]:
+    """The customer payments applied to one invoice, `{ledger_id, amount, date}` (the amount of the
+    line that links the invoice); payments that apply a credit memo are allocations, left out."""
+    applied = []
+    for payment in payments:
+        links = [(line, link) for line in payment.get("Line") or [] for link in line.get("LinkedTxn") or []]
+        if any(link.get("TxnType") == "CreditMemo" for _, link in links):
+            continue
+        amount = sum((money(line.get("Amount")) for line, link in links
+                      if link.get("TxnType") == "Invoice" and str(link.get("TxnId")) == str(invoice_id)), Decimal("0"))
+        if links and amount:
+            applied.append({"ledger_id": payment.get("Id"), "amount": amount, "date": _date(payment.get("TxnDate"))})
+    return applied

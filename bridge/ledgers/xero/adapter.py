@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from bridge.errors import LedgerNotFound, LedgerRejected, RetryableLedgerError, UncertainOutcome
-from bridge.ledgers.base import BatchItem, BatchResult, Context, Ledger, LedgerRef, Written
+from bridge.ledgers.base import BatchItem, BatchResult, Context, Ledger, LedgerRef, Preview, Written, totals_warnings
 from bridge.ledgers.xero import facts
 from bridge.ledgers.xero.client import Client
 from bridge.ledgers.xero.mapping import (
     account_from_xero, allocation_payload, contact_payload, credit_note_from_xero,
     credit_note_payload, customer_from_xero, element_errors, element_failed, element_warnings, invoice_from_xero,
     invoice_payload, item_from_xero, live_allocations, organisation_from_xero, payment_from_xero,
-    payment_payload, source_external_id, tax_rate_from_xero)
+    payment_payload, source_external_id, tax_rate_from_xero, applied_payments)
 from bridge.ledgers.xero.oauth import OAuth
 
 WRITE_PARAMS = {"summarizeErrors": False}
@@ -41,7 +41,7 @@ class Adapter(Ledger):
     """
 
     name = "xero"
-    capabilities = ("customers", "invoices", "payments", "credit_notes", "void_invoice", "find_invoices",
+    capabilities = ("customers", "invoices", "payments", "credit_notes", "void_invoice", "find_invoices", "notes",
                     "tenant_info", "batch_invoices", "line_discounts", "reference_data", "idempotency_key",
                     "draft_invoices")
     RATE_LIMITS = {"minute": (facts.REQUESTS_PER_MINUTE, 60.0), "day": (facts.REQUESTS_PER_DAY, 86400.0)}
@@ -154,7 +154,7 @@ class Adapter(Ledger):
             answer = self._write("PUT", "Invoices", "Invoices", [body], request_key,
                                  {**WRITE_PARAMS, **DOCUMENT_PARAMS})
         saved, xero_warnings = self._one(answer, "invoice")
-        return self._written_invoice(saved, warnings + xero_warnings)
+        return self._written_invoice(saved, warnings + xero_warnings, invoice)
 
     def _ours_by_number(self, invoice: dict) -> LedgerRef | None:
         """The live invoice with this number whose Reference names this external_id, if any."""
@@ -165,9 +165,12 @@ class Adapter(Ledger):
         return None
 
     @staticmethod
-    def _written_invoice(saved: dict, warnings: list[str]) -> Written:
-        """A Written from the invoice Xero answered with."""
-        return Written(saved["InvoiceID"], invoice_from_xero(saved), warnings,
+    def _written_invoice(saved: dict, warnings: list[str], source: dict | None = None) -> Written:
+        """A Written from the invoice Xero answered with; totals Xero computed differently from the
+        `source` invoice's are warnings."""
+        normalized = invoice_from_xero(saved)
+        warnings = warnings + totals_warnings((source or {}).get("totals"), normalized.get("totals"))
+        return Written(saved["InvoiceID"], normalized, warnings,
                        extra={"number": saved.get("InvoiceNumber"), "status": saved.get("Status")})
 
     def upsert_invoices(self, items: list[BatchItem], batch_key: str) -> list[BatchResult]:
@@ -200,7 +203,7 @@ class Adapter(Ledger):
             if len(answer) != len(members):
                 raise UncertainOutcome(f"Xero answered {len(answer)} invoices for {len(members)} sent")
             for (index, _, warnings), element in zip(members, answer):
-                results[index] = self._batch_result(items[index].key, element, warnings)
+                results[index] = self._batch_result(items[index].key, element, warnings, items[index].document)
         return results  # every member has its result, in the order given
 
     def _batch_call(self, method: str, bodies: list[dict], key: str) -> list[dict]:
@@ -214,7 +217,7 @@ class Adapter(Ledger):
             raise
 
     @staticmethod
-    def _batch_result(key: str, element: dict, warnings: list[str]) -> BatchResult:
+    def _batch_result(key: str, element: dict, warnings: list[str], document: dict | None = None) -> BatchResult:
         """One member's outcome from its element of the answer."""
         if element_failed(element):
             errors = element_errors(element)
@@ -223,7 +226,8 @@ class Adapter(Ledger):
         if not element.get("InvoiceID"):
             return BatchResult(key, error=RetryableLedgerError(
                 "Not written: Xero refused another member of the batch; send this invoice again"))
-        return BatchResult(key, written=Adapter._written_invoice(element, warnings + element_warnings(element)))
+        return BatchResult(key, written=Adapter._written_invoice(element, warnings + element_warnings(element),
+                                                                 document))
 
     def find_invoice_ids(self, numbers: list[str]) -> dict[str, str]:
         """InvoiceIDs of the live sales invoices with these numbers (after an ambiguous batch failure)."""
@@ -257,6 +261,16 @@ class Adapter(Ledger):
                              [{"InvoiceID": invoice.ledger_id, "Status": status}], request_key, DOCUMENT_PARAMS)
         saved, warnings = self._one(answer, "invoice")
         return self._written_invoice(saved, warnings)
+
+    def add_note(self, invoice: LedgerRef, text: str, request_key: str) -> Written:
+        """A history record (a note) on the invoice: PUT Invoices/{id}/History under the operation's key."""
+        self._write("PUT", f"Invoices/{invoice.ledger_id}/History", "HistoryRecords", [{"Details": text}],
+                    request_key)
+        return Written(ledger_id=invoice.ledger_id, extra={})
+
+    def invoice_pdf(self, invoice: LedgerRef) -> bytes:
+        """The invoice's PDF as the ledger renders it."""
+        return self.client.get_pdf(f"Invoices/{invoice.ledger_id}")
 
     def get_invoice(self, invoice: LedgerRef) -> dict:
         """The invoice as Xero holds it now, normalized."""
@@ -357,6 +371,52 @@ class Adapter(Ledger):
             raise
         return saved.get("AllocationID")
 
+    # --- previews (dry run) -----------------------------------------------------------------------------
+    def preview_invoice(self, invoice: dict, customer: LedgerRef, existing: LedgerRef | None) -> Preview:
+        """The Invoices element upsert_invoice would PUT (new) or POST (existing)."""
+        body, warnings = invoice_payload(invoice, customer.ledger_id, self.context.mapping,
+                                         existing.ledger_id if existing else None)
+        if existing:
+            return Preview("POST", f"/Invoices/{existing.ledger_id}?unitdp={facts.UNIT_DP}", {"Invoices": [body]},
+                           warnings)
+        return Preview("PUT", f"/Invoices?summarizeErrors=false&unitdp={facts.UNIT_DP}", {"Invoices": [body]},
+                       warnings)
+
+    def preview_credit_note(self, credit_note: dict, customer: LedgerRef, existing: LedgerRef | None) -> Preview:
+        """The CreditNotes element upsert_credit_note would send (allocations follow it)."""
+        body, warnings = credit_note_payload(credit_note, customer.ledger_id, self.context.mapping,
+                                             existing.ledger_id if existing else None)
+        if existing:
+            return Preview("POST", f"/CreditNotes/{existing.ledger_id}?unitdp={facts.UNIT_DP}",
+                           {"CreditNotes": [body]}, warnings)
+        return Preview("PUT", f"/CreditNotes?summarizeErrors=false&unitdp={facts.UNIT_DP}", {"CreditNotes": [body]},
+                       warnings)
+
+    def preview_payment(self, payment: dict, invoice: LedgerRef, customer: LedgerRef,
+                        existing: LedgerRef | None) -> Preview:
+        """The Payments element record_payment would PUT (an existing payment is deleted first)."""
+        body = payment_payload(payment, invoice.ledger_id, self.context.mapping)
+        warnings = [f"Xero payments cannot be edited: payment {existing.ledger_id} would be deleted and "
+                    "written again"] if existing else []
+        return Preview("PUT", "/Payments?summarizeErrors=false", {"Payments": [body]}, warnings)
+
+    def preview_customer(self, customer: dict, existing: LedgerRef | None) -> Preview:
+        """The Contacts element upsert_customer would send (a matching contact is linked instead)."""
+        if existing:
+            return Preview("POST", f"/Contacts/{existing.ledger_id}",
+                           {"Contacts": [contact_payload(customer, with_number=False)]}, [])
+        return Preview("PUT", "/Contacts?summarizeErrors=false", {"Contacts": [contact_payload(customer)]}, [])
+
+    def preview_void(self, invoice: LedgerRef) -> Preview:
+        """VOIDED for an approved invoice, DELETED for a draft (the invoice is read for its status)."""
+        current = self._get_one(f"Invoices/{invoice.ledger_id}", "Invoices", DOCUMENT_PARAMS)
+        if current.get("Status") in (facts.VOIDED, facts.DELETED):
+            return Preview("NONE", f"/Invoices/{invoice.ledger_id}", None,
+                           [f"The invoice is already {current['Status']} in Xero: nothing would be sent"])
+        status = facts.DELETED if current.get("Status") in (facts.DRAFT, facts.SUBMITTED) else facts.VOIDED
+        return Preview("POST", f"/Invoices/{invoice.ledger_id}?unitdp={facts.UNIT_DP}",
+                       {"Invoices": [{"InvoiceID": invoice.ledger_id, "Status": status}]}, [])
+
     # --- reference data ----------------------------------------------------------------------------------
     def list_accounts(self) -> list[dict]:
         """The chart of accounts (id = Code, else AccountID)."""
@@ -371,3 +431,28 @@ class Adapter(Ledger):
         """Products and services (id = Code)."""
         return [item_from_xero(item) for item in self.client.get("Items").get("Items") or []]
 
+    # --- reconciliation --------------------------------------------------------------------------------
+    def _by_ids(self, path: str, wrapper: str, id_field: str, ids: list[str]) -> dict[str, dict]:
+        """Documents by id, any status, in one GET per 50 ids (`IDs=` comma list, paged: with lines)."""
+        found: dict[str, dict] = {}
+        unique = list(dict.fromkeys(str(ledger_id) for ledger_id in ids))
+        for start in range(0, len(unique), facts.BATCH_MAX):
+            params = {"IDs": unique[start:start + facts.BATCH_MAX], "page": 1, **DOCUMENT_PARAMS}
+            for element in self.client.get(path, params=params).get(wrapper) or []:
+                found[str(element.get(id_field)).lower()] = element
+        return found
+
+    def read_invoices(self, invoices: list[LedgerRef]) -> dict[str, dict | None]:
+        """Invoices by InvoiceID (a DELETED or VOIDED one reads back as void), with their payments."""
+        rows = self._by_ids("Invoices", "Invoices", "InvoiceID", [ref.ledger_id for ref in invoices])
+        result: dict[str, dict | None] = {}
+        for ref in invoices:
+            row = rows.get(str(ref.ledger_id).lower())
+            result[ref.ledger_id] = None if row is None else {**invoice_from_xero(row), "payments": applied_payments(row)}
+        return result
+
+    def read_credit_notes(self, credit_notes: list[LedgerRef]) -> dict[str, dict | None]:
+        """Credit notes by CreditNoteID."""
+        rows = self._by_ids("CreditNotes", "CreditNotes", "CreditNoteID", [ref.ledger_id for ref in credit_notes])
+        return {ref.ledger_id: credit_note_from_xero(rows[str(ref.ledger_id).lower()])
+                if str(ref.ledger_id).lower() in rows else None for ref in credit_notes}

@@ -90,6 +90,13 @@ class Client:
         """GET a resource (reads carry no Idempotency-Key)."""
         return self.request("GET", path, params=params)
 
+    def get_pdf(self, path: str) -> bytes:
+        """GET a document (Invoices/<id>, CreditNotes/<id>) with Accept: application/pdf: Xero renders its PDF."""
+        headers = {"Accept": "application/pdf", "User-Agent": "invoice-bridge",
+                   facts.TENANT_HEADER: str(self.context.tenant_id)}
+        return wire.get_bytes(self.context, self.session, f"{self.base}/{path.lstrip('/')}", headers, self.timeout,
+                              "Xero", raise_for_status)
+
     def put(self, path: str, body: dict, key: str, params: dict | None = None) -> dict:
         """PUT (create) with its Idempotency-Key."""
         return self.request("PUT", path, params=params, body=body, key=key)

@@ -682,3 +682,12 @@ def error_body_errors(body) -> list[dict]:
         if message:
             errors.append(_error("", str(body.get("Type") or body.get("Title") or "error"), str(message)))
     return errors
+
+
+# --- reconciliation ----------------------------------------------------------------------------------
+
+def applied_payments(xero_invoice: dict) -> list[dict]:
+    """The live payments on a Xero invoice, `{ledger_id, amount, date}` (credit notes are apart)."""
+    return [{"ledger_id": payment.get("PaymentID"), "amount": money(payment.get("Amount")),
+             "date": parse_date(payment.get("Date"))}
+            for payment in xero_invoice.get("Payments") or [] if payment.get("Status") != facts.PAYMENT_DELETED]

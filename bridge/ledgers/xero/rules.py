@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bridge.ledgers.base import check_reference, mapping_references
 from bridge.ledgers.xero import facts
 from bridge.ledgers.xero.mapping import MEMO_WARNING, decimal_places, fold_discount
 
@@ -72,3 +73,48 @@ def check(kind: str, data: dict) -> tuple[list[str], list[dict]]:
         warnings += customer_warnings
         errors += customer_errors
     return warnings, errors
+
+
+# --- the mapping against the organisation's reference data (PUT /mapping) --------------------------------
+
+RULES = (
+    f"InvoiceNumber (number): at most {facts.INVOICE_NUMBER_MAX} characters, unique among sales invoices",
+    f"UnitAmount: at most {facts.UNIT_AMOUNT_PLACES} decimals (unitdp={facts.UNIT_DP}); Quantity: at most "
+    f"{facts.QUANTITY_PLACES} decimals",
+    f"Description: at most {facts.DESCRIPTION_MAX} characters; a line needs a description or an item",
+    "Every line needs an AccountCode: account_code, the product's mapped account, or defaults.income_account",
+    "Every line needs a TaxType of the organisation's country, unless LineAmountTypes is NoTax",
+    "LineAmountTypes: Exclusive, Inclusive (amounts_include_tax) or NoTax (mapping.xero.line_amount_types)",
+    "Payments go to a BANK account, or one with payments enabled, and only on approved invoices",
+    "Credit notes take no line discounts: folded into the unit price when exact",
+    "Tax is computed per line by Xero and may differ from the source's totals by a cent",
+)
+"""What Xero is known to enforce (dry run lists them)."""
+
+
+def references(mapping: dict) -> list[tuple[str, str, str]]:
+    """The ledger references of a mapping for Xero."""
+    return mapping_references(mapping)
+
+
+def check_references(mapping: dict, reference: dict[str, list[dict]], company: dict) -> list[dict]:
+    """Field errors of a mapping against the organisation's accounts, sales tax rates (TaxTypes of its
+    country) and items, and of mapping.xero.line_amount_types."""
+    where = f"This Xero organisation ({company.get('country') or 'country unknown'})"
+    errors: list[dict] = []
+    for field, kind, value in references(mapping):
+        also = ("account_id",) if kind == "accounts" else ()
+        entry, found = check_reference(field, kind, value, reference.get(kind) or [], where, *also)
+        if kind == "tax_rates" and found and not entry:
+            found = [{"field": field, "message": f"{where} has no sales tax rate {value!r}: Xero takes a TaxType of "
+                      "the organisation's country (GET /v1/connections/<id>/tax-rates)"}]
+        errors += found
+        if entry is not None and field == "defaults.payment_account" and not (
+                entry.get("bank") or (entry.get("extra") or {}).get("payments_enabled")):
+            errors.append({"field": field, "message": f"Account {value!r} ({entry.get('type')}) cannot take "
+                           "payments: pick a BANK account, or one with payments enabled"})
+    wanted = (mapping.get("xero") or {}).get("line_amount_types")
+    if wanted and str(wanted).replace(" ", "").lower() not in {kind.lower() for kind in facts.LINE_AMOUNT_TYPES}:
+        errors.append({"field": "xero.line_amount_types",
+                       "message": f"One of {', '.join(facts.LINE_AMOUNT_TYPES)}, not {wanted!r}"})
+    return errors

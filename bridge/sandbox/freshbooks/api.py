@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from flask import Response, current_app, request
 
 from .. import jsonio
+from ..pdf import Binary, document_pdf
 from ..quickbooks.faults import GATEWAY_TIMEOUT_HTML
 from . import errors, money, query, seeds
 from .errors import ACCOUNTING, AUTH, BUSINESS, FreshBooksError
@@ -65,7 +66,9 @@ def request_json() -> dict:
 
 
 def respond(status: int, payload, headers: dict | None = None) -> Response:
-    """JSON (or an empty body for None)."""
+    """JSON (or an empty body for None, or a Binary's bytes)."""
+    if isinstance(payload, Binary):
+        return Response(payload.data, status, headers=headers or {}, content_type=payload.mimetype)
     if payload is None:
         return Response(b"", status, headers=headers or {})
     return jsonio.json_response(payload, status, headers)
@@ -226,6 +229,17 @@ def register(bp) -> None:
             record = call.writer().create(kind, _wrapped(kind))
             return 200, _result(kind, call, record)
         return handle(ACCOUNTING, create, account_id=account_id, write=True)
+
+    @bp.get(f"{ACCOUNTING_PREFIX}/invoices/invoices/<object_id>/pdf")
+    def invoice_pdf(account_id, object_id):
+        """An invoice as PDF (Accept: application/pdf)."""
+        def run(call):
+            kind = _kind("invoices", "invoices")
+            call.require(kind.read_scope)
+            rendered = kind.render(call.business, call.writer().find(kind, object_id), frozenset())
+            return 200, Binary(document_pdf([f"Invoice {rendered.get('invoice_number')}",
+                                             f"Amount {(rendered.get('amount') or {}).get('amount')}"]))
+        return handle(ACCOUNTING, run, account_id=account_id)
 
     @bp.route(f"{ACCOUNTING_PREFIX}/<section>/<resource>/<object_id>", methods=["GET", "PUT", "DELETE"])
     def single(account_id, section, resource, object_id):

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from flask import Response, current_app, request
 
 from .. import jsonio
+from ..pdf import Binary, document_pdf
 from . import batch, errors, query
 from .errors import QBOFault
 from .faults import GATEWAY_TIMEOUT_HTML
@@ -57,6 +58,10 @@ def _request_json():
     return body
 
 
+PDF_ENTITIES = frozenset({"Invoice", "Estimate", "SalesReceipt", "CreditMemo"})
+"""Entities with a /pdf read (Intuit API reference: "Get ... as PDF")."""
+
+
 def handle(realm_id: str, handler, *, write: bool = False, is_batch: bool = False) -> Response:
     """Run one API call the way QBO's front door does: auth, throttles, faults, requestid, answer."""
     emulator = current_app.extensions["sandbox"]["providers"]["quickbooks"]
@@ -98,6 +103,8 @@ def handle(realm_id: str, handler, *, write: bool = False, is_batch: bool = Fals
                 if mode == "error":
                     return Response(GATEWAY_TIMEOUT_HTML, 504, content_type="text/html")
                 time.sleep(emulator.faults.drop_delay)
+        if isinstance(text, Binary):
+            return Response(text.data, status, content_type=text.mimetype)
         return Response(text, status, content_type=jsonio.JSON_MIMETYPE)
     finally:
         emulator.limiter.release(call.realm_id, grant.client_id)
@@ -127,7 +134,7 @@ def _execute(call: Call, handler, write: bool, is_batch: bool) -> tuple[int, str
             current_app.logger.exception("QuickBooks sandbox handler failed")
             fault = errors.system_failure()
             status, payload = fault.status, fault.body(call.time_text())
-        text = jsonio.dumps(payload)
+        text = payload if isinstance(payload, Binary) else jsonio.dumps(payload)
         # [U] Only successful answers are kept: a failed write changed nothing, so running a corrected
         # request again under the same id is harmless (Intuit: "returns the original response").
         if request_id and 200 <= status < 300:
@@ -182,6 +189,23 @@ def entity_read(entity: str, record_id: str):
         if record is None:
             raise errors.object_not_found(kind.name, record_id)
         return 200, call.envelope({kind.name: render(call.realm, record)})
+
+    return run
+
+
+def entity_pdf(entity: str, record_id: str):
+    """The handler for GET /<entity>/<id>/pdf: invoices, estimates, sales receipts and credit memos."""
+
+    def run(call: Call):
+        kind = BY_PATH.get(entity.lower())
+        if kind is None or kind.name not in PDF_ENTITIES:
+            raise errors.unsupported(f"GET /{entity}/{record_id}/pdf")
+        record = call.realm.get(kind.name, record_id)
+        if record is None:
+            raise errors.object_not_found(kind.name, record_id)
+        rendered = render(call.realm, record)
+        return 200, Binary(document_pdf([f"{kind.name} {rendered.get('DocNumber') or record_id}",
+                                         f"Total {rendered.get('TotalAmt')}"]))
 
     return run
 
@@ -254,6 +278,11 @@ def register(bp) -> None:
         """The company's Preferences."""
         return handle(realm_id, lambda call: (200, call.envelope(
             {"Preferences": company_objects(call, "Preferences")[0]})))
+
+    @bp.get(f"{COMPANY_PREFIX}/<entity>/<record_id>/pdf")
+    def pdf_view(realm_id, entity, record_id):
+        """A sales form as PDF (GET /invoice/<id>/pdf, Accept: application/pdf)."""
+        return handle(realm_id, entity_pdf(entity, record_id))
 
     @bp.get(f"{COMPANY_PREFIX}/<entity>/<record_id>")
     def read_view(realm_id, entity, record_id):

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from flask import Response, current_app, request
 
 from .. import jsonio
-from . import contacts, documents, errors, listing, payments, reference
+from ..pdf import Binary, document_pdf, wants_pdf
+from . import contacts, documents, errors, history, listing, payments, reference
 from .documents import CREDIT_NOTE, INVOICE
 from .errors import ApiError, ItemInvalid
 from .faults import GATEWAY_TIMEOUT_HTML
@@ -76,6 +77,8 @@ def _bearer() -> str | None:
 
 
 def _respond(status: int, body, headers: dict) -> Response:
+    if isinstance(body, Binary):
+        return Response(body.data, status, headers=headers, content_type=body.mimetype)
     if isinstance(body, (dict, list)):
         return Response(jsonio.dumps(body), status, headers=headers, content_type=JSON_CONTENT_TYPE)
     return Response(body or "", status, headers=headers, content_type="text/plain; charset=utf-8")
@@ -277,6 +280,12 @@ def run_items(call: Call, items: list, apply, render, collection: str) -> tuple[
 
 # Handlers
 
+def pdf_of(document: dict) -> Binary:
+    """A rendered invoice or credit note as the PDF Xero returns for Accept: application/pdf."""
+    number = document.get("InvoiceNumber") or document.get("CreditNoteNumber") or ""
+    return Binary(document_pdf([f"{document.get('Type', '')} {number}".strip(), f"Total {document.get('Total')}"]))
+
+
 def _document_routes(bp, kind, resource: str) -> None:
     path = f"{API_PREFIX}/{kind.collection}"
 
@@ -310,7 +319,9 @@ def _document_routes(bp, kind, resource: str) -> None:
 
     @bp.get(f"{path}/<key>", endpoint=f"get_{kind.collection}")
     def get_view(key):
-        """One document by id or number, with its lines."""
+        """One document by id or number, with its lines (as a PDF for Accept: application/pdf)."""
+        if wants_pdf(request.headers.get("Accept")):
+            return handle(resource, lambda call: (200, pdf_of(render(call)(existing(call, key)))))
         return handle(resource, lambda call: call.answer(
             {kind.collection: [render(call)(existing(call, key))]}))
 
@@ -342,6 +353,28 @@ def register(bp) -> None:
             return run_items(call, _items("Allocations"), lambda ctx, item: payments.allocate(ctx, credit, item),
                              lambda record: documents.render_allocation(call.tenant, record), "Allocations")
         return handle("invoices", run, write=True)
+
+    @bp.put(f"{API_PREFIX}/Invoices/<key>/History", endpoint="put_invoice_history")
+    def invoice_history_put_view(key):
+        """Add notes to an invoice's history."""
+        def run(call):
+            invoice = documents.find(call.tenant, INVOICE, key)
+            if invoice is None:
+                raise errors.not_found()
+            return run_items(call, _items("HistoryRecords"), lambda ctx, item: history.add(ctx, invoice, item),
+                             history.render, "HistoryRecords")
+        return handle("invoices", run, write=True)
+
+    @bp.get(f"{API_PREFIX}/Invoices/<key>/History", endpoint="get_invoice_history")
+    def invoice_history_view(key):
+        """An invoice's history records (its notes)."""
+        def run(call):
+            invoice = documents.find(call.tenant, INVOICE, key)
+            if invoice is None:
+                raise errors.not_found()
+            records = history.of_document(call.tenant.all("HistoryRecord"), invoice.id)
+            return call.answer({"HistoryRecords": [history.render(r) for r in records]})
+        return handle("invoices", run)
 
     @bp.delete(f"{API_PREFIX}/CreditNotes/<key>/Allocations/<allocation_id>")
     def delete_allocation_view(key, allocation_id):

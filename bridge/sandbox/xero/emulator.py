@@ -24,7 +24,7 @@ from decimal import Decimal
 
 from ..clock import SandboxClock
 from ..control import ControlError
-from . import contacts, documents, oauth, payments, reference
+from . import contacts, documents, history, oauth, payments, reference
 from .documents import CREDIT_NOTE, INVOICE
 from .errors import ItemInvalid, validation_exception
 from .faults import XeroFaults
@@ -239,7 +239,8 @@ class XeroEmulator:
                     "invoices": [documents.render(tenant, INVOICE, r, 4) for r in tenant.all("Invoice")],
                     "credit_notes": [documents.render(tenant, CREDIT_NOTE, r, 4) for r in tenant.all("CreditNote")],
                     "payments": [payments.render(tenant, r) for r in tenant.all("Payment")],
-                    "allocations": [documents.render_allocation(tenant, r) for r in tenant.all("Allocation")]}
+                    "allocations": [documents.render_allocation(tenant, r) for r in tenant.all("Allocation")],
+                    "history_records": [history.render(r, with_document=True) for r in tenant.all("HistoryRecord")]}
             return {"provider": self.name, "tenants": tenants, "changes": list(self.changes),
                     "webhook_target": self.settings["webhook_target"], "oauth": self.oauth.view(),
                     "clock": {"now": self._now_iso(), "time_scale": self.clock.time_scale,

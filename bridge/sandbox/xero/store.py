@@ -14,7 +14,8 @@ from datetime import datetime, timedelta, timezone
 
 from .wire import new_id
 
-ENTITIES = ("Contact", "Item", "Account", "TaxRate", "Invoice", "CreditNote", "Payment", "Allocation")
+ENTITIES = ("Contact", "Item", "Account", "TaxRate", "Invoice", "CreditNote", "Payment", "Allocation",
+            "HistoryRecord")
 
 
 @dataclass

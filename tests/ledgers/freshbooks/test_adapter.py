@@ -185,19 +185,21 @@ def test_a_429_on_create_is_retryable_and_nothing_else_is_sent(adapter):
 
 @responses.activate
 def test_an_existing_invoice_gets_its_data_then_its_action_in_separate_puts(adapter):
+    responses.add(responses.GET, f"{INVOICES}/7001", body=fixture_text("invoice_create_draft.json"))
     responses.add(responses.PUT, f"{INVOICES}/7001", body=fixture_text("invoice_create_draft.json"))
     responses.add(responses.PUT, f"{INVOICES}/7001", body=fixture_text("invoice_marked_sent.json"))
     adapter.upsert_invoice(INVOICE, CUSTOMER, LedgerRef("7001"), KEY)
-    update, action = (sent(call)["invoice"] for call in responses.calls)
+    update, action = (sent(call)["invoice"] for call in responses.calls if call.request.method == "PUT")
     assert "lines" in update and "action_mark_as_sent" not in update and "vis_state" not in update
     assert action == {"action_mark_as_sent": True}
 
 
 @responses.activate
 def test_a_sent_invoice_cannot_go_back_to_draft_and_says_so(adapter):
+    responses.add(responses.GET, f"{INVOICES}/7001", body=fixture_text("invoice_marked_sent.json"))
     responses.add(responses.PUT, f"{INVOICES}/7001", body=fixture_text("invoice_marked_sent.json"))
     written = adapter.upsert_invoice({**INVOICE, "status": "draft"}, CUSTOMER, LedgerRef("7001"), KEY)
-    assert len(responses.calls) == 1
+    assert [call.request.method for call in responses.calls] == ["GET", "PUT"]
     assert written.warnings == ["FreshBooks cannot take a sent invoice back to draft; it stays open in FreshBooks"]
 
 

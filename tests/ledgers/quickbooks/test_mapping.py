@@ -58,7 +58,7 @@ def test_customer_payload_maps_name_contact_address_and_currency():
     assert body["BillAddr"] == {"Line1": "1 Example Street", "City": "Springfield",
                                 "CountrySubDivisionCode": "CA", "PostalCode": "90001", "Country": "US"}
     assert body["CurrencyRef"] == {"value": "USD"}
-    assert body["Notes"] == "Invoice Bridge: external_id cus_1"
+    assert body["Notes"] == "Invoice Bridge: cus_1"
 
 
 def test_customer_tax_number_goes_to_primary_tax_identifier_outside_the_us_only():
@@ -93,7 +93,7 @@ def test_us_invoice_marks_taxable_lines_tax_and_sets_the_transaction_tax_code():
     assert body["DocNumber"] == "INV-1001"
     assert body["TxnDate"] == "2026-01-15" and body["DueDate"] == "2026-02-14"
     assert body["CurrencyRef"] == {"value": "USD"} and "ExchangeRate" not in body
-    assert body["PrivateNote"] == "Invoice Bridge: external_id inv_1001"
+    assert body["PrivateNote"] == "Invoice Bridge: inv_1001"
     first, second = body["Line"]
     assert first["SalesItemLineDetail"]["TaxCodeRef"] == {"value": "TAX"}
     assert first["SalesItemLineDetail"]["ItemRef"] == {"value": "7"}
@@ -105,7 +105,8 @@ def test_us_invoice_marks_taxable_lines_tax_and_sets_the_transaction_tax_code():
 
 
 def test_us_invoice_without_taxable_lines_needs_no_transaction_tax_code():
-    body, _ = invoice_payload(invoice(line(tax_category="exempt")), "58", {"defaults": {"item": "1"}},
+    body, _ = invoice_payload(invoice(line(tax_category="exempt")), "58",
+                              {"tax_categories": {"exempt": "NON"}, "defaults": {"item": "1"}},
                               US_COMPANY)
     assert "TxnTaxDetail" not in body
     assert body["Line"][0]["SalesItemLineDetail"]["TaxCodeRef"] == {"value": "NON"}
@@ -131,10 +132,17 @@ def test_us_company_with_automated_sales_tax_needs_no_transaction_tax_code():
     assert "TxnTaxDetail" not in body
 
 
-def test_us_unmapped_category_is_written_non_taxable_with_a_warning():
-    body, warnings = invoice_payload(invoice(line(tax_category="luxury")), "58", US_MAPPING, US_COMPANY)
+def test_us_unmapped_category_without_a_default_is_refused_naming_the_line():
+    with pytest.raises(LedgerRejected) as excinfo:
+        invoice_payload(invoice(line(tax_category="luxury")), "58", US_MAPPING, US_COMPANY)
+    assert rejected_fields(excinfo) == ["lines[0].tax_category"]
+
+
+def test_us_unmapped_category_takes_the_default_tax_code_with_a_warning():
+    mapping = {**US_MAPPING, "defaults": {**US_MAPPING["defaults"], "tax_code": "NON"}}
+    body, warnings = invoice_payload(invoice(line(tax_category="luxury")), "58", mapping, US_COMPANY)
     assert body["Line"][0]["SalesItemLineDetail"]["TaxCodeRef"] == {"value": "NON"}
-    assert warnings == ["lines[0]: tax category 'luxury' is not mapped; written as non-taxable (NON)"]
+    assert warnings == ["lines[0]: tax category 'luxury' is not mapped; written with the default tax code NON"]
 
 
 def test_us_tax_inclusive_amounts_are_refused():
@@ -324,7 +332,7 @@ def test_payment_payload_links_the_invoice_and_defaults_the_deposit_account():
         "CustomerRef": {"value": "58"}, "TotalAmt": D("100.00"), "TxnDate": "2026-01-20",
         "Line": [{"Amount": D("100.00"), "LinkedTxn": [{"TxnId": "130", "TxnType": "Invoice"}]}],
         "PaymentRefNum": "CHK-1234", "DepositToAccountRef": {"value": "35"}, "CurrencyRef": {"value": "USD"},
-        "PrivateNote": "Invoice Bridge: external_id pay_1\nmethod: check",
+        "PrivateNote": "Invoice Bridge: pay_1\nmethod: check",
     }
     own_account = payment_payload({"external_id": "p", "amount": D("1.00"), "date": date(2026, 1, 1),
                                    "deposit_account": "90"}, "130", "58", US_MAPPING)

@@ -1,0 +1,1 @@
+"""Exports of invoices with their sync status."""

@@ -1,0 +1,1 @@
+"""Import files written by the csv ledger."""

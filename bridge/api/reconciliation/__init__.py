@@ -1,0 +1,1 @@
+"""The reconciliation resource: drift items, runs, schedules, resync."""

@@ -1,0 +1,1 @@
+"""The ledger's reference data resource: accounts, tax rates, items, customers."""
