@@ -73,6 +73,11 @@ def _customer_hash(customer: dict) -> str:
     return hashlib.sha256(json.dumps(customer, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def ledger_owns_customers(run: Run) -> bool:
+    """mapping.source_of_truth.customers is "ledger": customers already linked are never updated by us."""
+    return ((run.adapter.context.mapping or {}).get("source_of_truth") or {}).get("customers") == "ledger"
+
+
 def ensure_customer(run: Run, customer: dict, *, force: bool = False) -> LedgerRef:
     """The customer's ledger ref: known, or found-or-created (updated when it changed)."""
     external_id = customer["external_id"]
@@ -86,6 +91,8 @@ def ensure_customer(run: Run, customer: dict, *, force: bool = False) -> LedgerR
     digest = _customer_hash(customer)
     if existing is not None and existing.extra.get("hash") == digest and not force:
         return existing
+    if existing is not None and not force and ledger_owns_customers(run):
+        return existing  # the bookkeeper's version in the ledger wins: changes on our side are not pushed
     try:
         written = run.adapter.upsert_customer(customer, existing, run.key("c"))
     except errors.LedgerRejected as exc:

@@ -129,8 +129,7 @@ class Adapter(Ledger):
             body.pop("Notes", None)  # keep whatever notes the bookkeeper wrote
             return self._written(self._update("Customer", existing.ledger_id, body, request_key),
                                  customer_from_qbo)
-        found = self.client.query(
-            f"select * from Customer where DisplayName = '{escape(body['DisplayName'])}'").get("Customer") or []
+        found = self._find_customer(customer, body)
         if found:
             saved = found[0]
             ours = source_external_id(saved.get("Notes")) == customer.get("external_id")
@@ -138,6 +137,22 @@ class Adapter(Ledger):
                 f"Linked to the existing QuickBooks customer {saved.get('DisplayName')!r} (Id {saved['Id']})"]
             return self._written(saved, customer_from_qbo, warnings)
         return self._written(self._create("Customer", body, request_key), customer_from_qbo)
+
+    def _find_customer(self, customer: dict, body: dict) -> list[dict]:
+        """Customers to link instead of creating one, as mapping.customers.match says (e-mail, then
+        DisplayName; "create" looks for none, and QBO then refuses a DisplayName already taken)."""
+        match = (self.context.mapping.get("customers") or {}).get("match") or ["external_id", "email", "name"]
+        if match == "create":
+            return []
+        wanted = {"email": ("PrimaryEmailAddr", customer.get("email")), "name": ("DisplayName", body["DisplayName"])}
+        for key in match:
+            if key not in wanted or not wanted[key][1]:
+                continue  # our external_id lives in Notes, which QBO cannot query
+            field, value = wanted[key]
+            found = self.client.query(f"select * from Customer where {field} = '{escape(value)}'").get("Customer")
+            if found:
+                return found
+        return []
 
     def upsert_invoice(self, invoice: dict, customer: LedgerRef, existing: LedgerRef | None,
                        request_key: str) -> Written:

@@ -134,10 +134,21 @@ def test_new_customer_is_created_with_the_operation_key(adapter):
     responses.add(responses.POST, f"{COMPANY_URL}/customer", body=fixture_text("customer_create.json"))
     written = adapter.upsert_customer({"external_id": "cus_1", "name": "Acme Ltd", "email": "ap@example.com"},
                                       None, KEY)
-    create = responses.calls[1]
+    assert [query_of(call)["query"] for call in responses.calls[:2]] == [  # mapping.customers.match's default order
+        "select * from Customer where PrimaryEmailAddr = 'ap@example.com'",
+        "select * from Customer where DisplayName = 'Acme Ltd'"]
+    create = responses.calls[2]
     assert query_of(create)["requestid"] == KEY
     assert sent(create)["DisplayName"] == "Acme Ltd"
     assert written.ledger_id == "58" and written.object["email"] == "ap@example.com"
+
+
+@responses.activate
+def test_match_create_looks_for_no_customer_before_creating(adapter):
+    adapter.context.mapping = {"customers": {"match": "create"}}
+    responses.add(responses.POST, f"{COMPANY_URL}/customer", body=fixture_text("customer_create.json"))
+    adapter.upsert_customer({"external_id": "cus_1", "name": "Acme Ltd", "email": "ap@example.com"}, None, KEY)
+    assert [path_of(call) for call in responses.calls] == ["customer"]
 
 
 @responses.activate
