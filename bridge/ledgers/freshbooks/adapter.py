@@ -140,17 +140,21 @@ class Adapter(Ledger):
         return Written(self._ledger_id(saved, "client"), customer_from_fb(saved))
 
     def _find_client(self, customer: dict, body: dict) -> dict | None:
-        """The client to link instead of creating one, if any."""
-        if body.get("email"):
+        """The client to link instead of creating one, as mapping.customers.match says (e-mail, then exact
+        organization name; "create": none); after an ambiguous failure, our own client of that name."""
+        match = (self.context.mapping.get("customers") or {}).get("match") or ["external_id", "email", "name"]
+        keys = [] if match == "create" else match
+        if "email" in keys and body.get("email"):
             found = self.client.list("client", [("search[email]", body["email"])], limit=10)
             if found:
                 return found[0]
-        if self.context.after_uncertain:
+        if "name" in keys or self.context.after_uncertain:
+            ours_only = "name" not in keys
             name = body["organization"]
             found = self.client.list("client", [("search[organization_like]", name)], limit=facts.PER_PAGE_MAX)
             for client in found:
-                if (client.get("organization") or "").casefold() == name.casefold() and \
-                        source_external_id(client.get("note")) == customer.get("external_id"):
+                if (client.get("organization") or "").casefold() == name.casefold() and (
+                        not ours_only or source_external_id(client.get("note")) == customer.get("external_id")):
                     return client
         return None
 

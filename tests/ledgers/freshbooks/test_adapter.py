@@ -285,14 +285,24 @@ CUSTOMER_IN = {"external_id": "cus_1", "name": "Acme Ltd", "email": "ap@example.
 
 
 @responses.activate
-def test_a_new_customer_is_searched_by_email_then_created(adapter):
+def test_a_new_customer_is_searched_by_email_then_name_then_created(adapter):
+    responses.add(responses.GET, CLIENTS, body=fixture_text("client_search_empty.json"))
     responses.add(responses.GET, CLIENTS, body=fixture_text("client_search_empty.json"))
     responses.add(responses.POST, CLIENTS, body=fixture_text("client_create.json"))
     written = adapter.upsert_customer(CUSTOMER_IN, None, KEY)
     assert ("search[email]", "ap@example.com") in query_of(responses.calls[0])
-    body = sent(responses.calls[1])["client"]
+    assert ("search[organization_like]", "Acme Ltd") in query_of(responses.calls[1])
+    body = sent(responses.calls[2])["client"]
     assert (body["organization"], body["p_country"], body["note"]) == ("Acme Ltd", "Canada", "Invoice Bridge: cus_1")
     assert written.ledger_id == "301" and written.warnings == []
+
+
+@responses.activate
+def test_match_create_searches_for_no_client_before_creating(adapter):
+    adapter.context.mapping = {"customers": {"match": "create"}}
+    responses.add(responses.POST, CLIENTS, body=fixture_text("client_create.json"))
+    assert adapter.upsert_customer(CUSTOMER_IN, None, KEY).ledger_id == "301"
+    assert len(responses.calls) == 1 and responses.calls[0].request.method == "POST"
 
 
 @responses.activate
