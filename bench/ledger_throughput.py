@@ -71,36 +71,6 @@ PROFILE_STEPS = {f"{name}@{module}" for module, names in {
 """Engine steps whose inclusive share of the busy samples --profile prints."""
 
 
-WHAT_IF = ("none", "split-blocked")
-"""--what-if: run the engine as it is ("none", the figures that count) or with a suggested fix applied
-in this process only, to see the next bottleneck. "split-blocked": bridge.sync.jobs.blocked_by_earlier
-as two EXISTS (object_key, then parent_key), so each uses ix_operations_order instead of filtering
-every earlier operation of the connection (the OR makes due_operations O(n^2))."""
-
-
-def apply_what_if(name: str) -> None:
-    """Monkeypatch a suggested engine fix into this process (never the product files)."""
-    if name == "none":
-        return
-    import sqlalchemy as sa
-    from sqlalchemy.orm import aliased
-
-    from bridge.schemas.operation import UNFINISHED
-    from bridge.store.models import Operation
-    from bridge.sync import jobs, relay
-
-    def blocked_by_earlier():
-        by_key, by_parent = aliased(Operation), aliased(Operation)
-        return sa.or_(
-            sa.exists().where(by_key.connection_id == Operation.connection_id, by_key.object_key == Operation.object_key,
-                              by_key.seq < Operation.seq, by_key.status.in_(UNFINISHED)),
-            sa.exists().where(by_parent.connection_id == Operation.connection_id,
-                              by_parent.object_key == Operation.parent_key,
-                              by_parent.seq < Operation.seq, by_parent.status.in_(UNFINISHED)))
-
-    jobs.blocked_by_earlier = relay.blocked_by_earlier = blocked_by_earlier
-
-
 # --------------------------------------------------------------------------------------------------
 # The sandbox process: the emulators plus a WSGI wrapper that logs every ledger call.
 # --------------------------------------------------------------------------------------------------
@@ -177,12 +147,11 @@ def sandbox_main(time_scale: float, port_file: str) -> None:
     server.serve_forever()
 
 
-def worker_main(config_file: str, threads: int, what_if: str) -> None:
+def worker_main(config_file: str, threads: int) -> None:
     """A worker process: EmbeddedRuntime (RQ worker threads + relay contender), like `bridge worker`."""
     from bridge import create_app
     from bridge.sync.worker import EmbeddedRuntime
 
-    apply_what_if(what_if)
     config = json.loads(Path(config_file).read_text())
     app = create_app(config)
     stop = threading.Event()
@@ -331,7 +300,7 @@ class Bench:
             return
         for index in range(self.args.workers):
             command = [sys.executable, __file__, "--_role", "worker", "--_file", str(self.tmp / "config.json"),
-                       "--_threads", str(self.args.threads_per_process), "--what-if", self.args.what_if]
+                       "--_threads", str(self.args.threads_per_process)]
             with open(self.tmp / f"worker-{index}.log", "ab") as log:
                 self.worker_procs.append(subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
                                                           start_new_session=True))
@@ -804,8 +773,6 @@ def report(bench: Bench, info: dict, elapsed: float) -> tuple[str, dict]:
     lines.append(f"time scale {bench.scale:g} (1 ledger minute = {bench.minute:.2f} real s; bridge "
                  f"RATE_LIMIT_TIME_SCALE={bench.scale:g}); workers: {workers}; sandbox in its own process; "
                  f"PostgreSQL db {DB_NAME}, Redis db 15")
-    lines.append("engine: as it is in bridge/" if args.what_if == "none" else
-                 f"engine: WHAT-IF {args.what_if} monkeypatched in the bench processes (a diagnosis, not the verdict)")
     lines.append(f"invoices per ledger (batched run): at least {args.invoices} and a backlog for "
                  f"{1 + args.sustain_minutes:g} ledger minutes, new, numbered, 1-3 lines, customers present "
                  f"({CUSTOMERS}); comparison: one call per invoice for {args.single_minutes:g} ledger minutes")
@@ -896,8 +863,6 @@ def main() -> None:
     parser.add_argument("--phase-timeout", type=float, default=150, help="real seconds per phase")
     parser.add_argument("--profile", action="store_true", help="py-spy the workers and the sandbox")
     parser.add_argument("--keep", action="store_true", help="keep the temp folder (logs, profiles)")
-    parser.add_argument("--what-if", choices=WHAT_IF, default="none",
-                        help="apply a suggested engine fix in the bench processes only (diagnosis, not the verdict)")
     parser.add_argument("--json", dest="json_path")
     parser.add_argument("--_role", default="bench", help=argparse.SUPPRESS)
     parser.add_argument("--_file", help=argparse.SUPPRESS)
@@ -906,7 +871,7 @@ def main() -> None:
     if args._role == "sandbox":
         return sandbox_main(args.time_scale, args._file)
     if args._role == "worker":
-        return worker_main(args._file, args._threads, args.what_if)
+        return worker_main(args._file, args._threads)
     args.ledgers = [p.strip() for p in args.ledgers.split(",") if p.strip()]
     unknown = set(args.ledgers) - set(PROVIDERS)
     if unknown:
@@ -914,7 +879,6 @@ def main() -> None:
     import logging
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    apply_what_if(args.what_if)
     info = machine()
     bench = Bench(args)
     failure = None

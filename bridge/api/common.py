@@ -80,6 +80,16 @@ def decode_cursor(cursor: str) -> str:
         raise errors.ValidationFailed("Bad cursor.", errors=[{"field": "after", "message": "Not a cursor."}]) from None
 
 
+def seq_after(args: dict) -> int | None:
+    """The sequence number behind `?after=` (lists ordered by seq), None without one, or a 422 naming `after`."""
+    if not args.get("after"):
+        return None
+    position = decode_cursor(args["after"])
+    if not position.isdigit():
+        raise errors.ValidationFailed("Bad cursor.", errors=[{"field": "after", "message": "Not a cursor."}])
+    return int(position)
+
+
 class PageArgsSchema(Schema):
     """`?limit=` (1-200) and `?after=<cursor>`."""
 

@@ -69,11 +69,8 @@ class Drift(MethodView):
             query = query.where(DriftItem.connection_id == args["connection_id"])
         if args.get("status"):
             query = query.where(DriftItem.status == args["status"])
-        if args.get("after"):
-            position = common.decode_cursor(args["after"])
-            if not position.isdigit():
-                raise errors.ValidationFailed("Bad cursor.", errors=[{"field": "after", "message": "Not a cursor."}])
-            query = query.where(DriftItem.seq < int(position))
+        if (after := common.seq_after(args)) is not None:
+            query = query.where(DriftItem.seq < after)
         items = list(store.session().execute(query.order_by(DriftItem.seq.desc()).limit(args["limit"] + 1)).scalars())
         page = common.page(items, args["limit"], lambda item: item.seq)
         return {"data": [reconcile.shaped_item(item) for item in page["data"]], "next": page["next"],

@@ -6,7 +6,6 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from bridge import errors
 from bridge.api import common
 from bridge.api.auth import principal
 from bridge.api.docs import errors_doc, post_doc
@@ -93,13 +92,7 @@ class Syncs(MethodView):
         Newest first; filter by connection, status, object, action, external_id, error class and date
         range (`since` inclusive, `until` exclusive, on the creation time).
         """
-        after = None
-        if args.get("after"):
-            position = common.decode_cursor(args["after"])
-            if not position.isdigit():
-                raise errors.ValidationFailed("Bad cursor.", errors=[{"field": "after", "message": "Not a cursor."}])
-            after = int(position)
-        ops = operations.search(principal().account_id, args, args["limit"], after)
+        ops = operations.search(principal().account_id, args, args["limit"], common.seq_after(args))
         page = common.page(ops, args["limit"], lambda op: op.seq)
         return {"data": [operations.shaped(op) for op in page["data"]], "next": page["next"]}
 
