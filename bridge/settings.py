@@ -23,6 +23,7 @@ DEFAULTS: dict[str, object] = {
     "RETRY_MAX": 8,
     "RETRY_BACKOFF": 2.0,
     "RECONCILE_TICK_SECONDS": 60.0,
+    "POLL_SECONDS": 300.0,
     "REFERENCE_CACHE_SECONDS": 900,
     "QUICKBOOKS_WEBHOOK_KEY": None,
     "XERO_WEBHOOK_KEY": None,
@@ -45,6 +46,7 @@ DESCRIPTIONS = {
     "RETRY_MAX": "attempts of a ledger write before the operation is dead",
     "RETRY_BACKOFF": "first retry delay in seconds, doubled on each attempt",
     "RECONCILE_TICK_SECONDS": "how often workers look for connections due for reconciliation",
+    "POLL_SECONDS": "how often each connection's ledger is asked what changed (missed-webhook fallback; 0: off)",
     "REFERENCE_CACHE_SECONDS": "how long a ledger's accounts, tax rates and items stay cached per connection",
     "QUICKBOOKS_WEBHOOK_KEY": "Intuit webhook verifier token",
     "XERO_WEBHOOK_KEY": "Xero webhook signing key",
@@ -58,7 +60,7 @@ for _provider in PROVIDERS:
             + (" (default: the real one)" if _key.endswith("URL") else ""))
 
 INTEGERS = {"RETRY_MAX", "REFERENCE_CACHE_SECONDS"}
-FLOATS = {"RETRY_BACKOFF", "RECONCILE_TICK_SECONDS"}
+FLOATS = {"RETRY_BACKOFF", "RECONCILE_TICK_SECONDS", "POLL_SECONDS"}
 BOOLEANS = {"ALLOW_PRIVATE_TARGETS"}
 
 MAX_BODY_BYTES = 1024 * 1024

@@ -158,7 +158,10 @@ def make_app(database_url, redis_url, sandbox, tmp_path):
     def factory(**overrides):
         config = {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "SECRET_KEY": secret,
                   "INSTANCE_PATH": str(tmp_path / "instance"), "PUBLIC_URL": "http://127.0.0.1:5999",
-                  "RETRY_BACKOFF": 0.05, "RETRY_MAX": 5, "TESTING": True, **sandbox.settings()}
+                  "RETRY_BACKOFF": 0.05, "RETRY_MAX": 5, "TESTING": True, **sandbox.settings(),
+                  # registering FreshBooks webhook callbacks writes to the emulator (faults, counters):
+                  # tests of other behaviour leave it off; tests of webhooks turn it on
+                  "FRESHBOOKS_REGISTER_CALLBACKS": False}
         config.update(overrides)
         app = create_app(config)
         apps.append(app)
@@ -264,3 +267,23 @@ def sample_invoice(external_id: str = "inv-1001", **overrides) -> dict:
 
 
 D = Decimal
+
+
+@pytest.fixture
+def live_server():
+    """Serve apps over HTTP on free loopback ports (for callers outside the process: sandbox webhooks, node)."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    servers = []
+
+    def serve(app) -> str:
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_port}"
+
+    yield serve
+    for server in servers:
+        server.shutdown()

@@ -143,3 +143,18 @@ def test_a_batch_exchange_is_stored_once_and_shown_on_every_member(make_app, san
         exchanges = detail["history"][-1]["exchanges"]
         assert any("/batch" in exchange["request"]["url"] for exchange in exchanges)
     assert any("/batch" in exchange["request"]["url"] for exchange in stored.exchanges)
+
+
+def test_a_payment_on_an_invoice_written_in_a_batch_names_the_invoices_customer(make_app, sandbox):
+    app = make_app()
+    client = app.test_client()
+    key = make_key(app, "acme")
+    connection_id = connect_quickbooks(client, key)
+    ops = [client.post(f"/v1/connections/{connection_id}/invoices", headers=auth(key), json=sample_invoice(
+        f"inv-p-{n}", payments=[{"external_id": f"pay-p-{n}", "amount": "10.00", "date": "2026-01-20"}])).get_json()
+        for n in range(3)]
+    done = run_until_done(app, client, key, [{"id": related["id"]} for op in ops for related in op["related"]])
+    assert [op["status"] for op in done] == ["succeeded"] * 3, done
+    assert any(len(batch.members) > 1 for batch in batches_of(app))  # the invoices did go out in a batch
+    customer_ids = {invoice["CustomerRef"]["value"] for invoice in sandbox.objects("invoices")}
+    assert {payment["CustomerRef"]["value"] for payment in sandbox.objects("payments")} == customer_ids

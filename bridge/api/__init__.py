@@ -12,10 +12,10 @@ from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 
 from bridge import __version__
-from bridge.api import auth, common, problems
+from bridge.api import auth, common, problems, webhooks
 from bridge.schemas.money import DecimalString
 
-MODULES = ("health", "keys", "providers", "connections", "reference", "oauth", "writes", "syncs", "notes", "alerts", "reconciliation", "files", "exports")
+MODULES = ("health", "keys", "providers", "connections", "reference", "oauth", "writes", "syncs", "notes", "alerts", "reconciliation", "files", "exports", "triggers", "hooks")
 """Resource packages, in the order they appear in openapi.yaml."""
 
 SWAGGER_ASSETS = Path(flask_swagger_ui.__file__).parent / "dist"
@@ -69,6 +69,7 @@ def init_app(app) -> None:
     for name in MODULES:
         api.register_blueprint(import_module(f"bridge.api.{name}.routes").blp)
     app.extensions["bridge.api"] = api
+    webhooks.init_app(app)  # POST /webhooks/<provider>: a plain blueprint, not part of openapi.yaml
 
     @app.get("/vendor/swagger-ui/<path:filename>")
     def swagger_assets(filename):

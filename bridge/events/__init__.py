@@ -53,3 +53,35 @@ def recent(db, account_id: str, event: str | None = None, connection_id: str | N
     if connection_id:
         query = query.where(Event.connection_id == connection_id)
     return list(db.execute(query.order_by(Event.seq.desc()).limit(limit)).scalars())
+
+
+def envelope(event: Event) -> dict:
+    """The Event as trigger feeds and hook deliveries show it: {id, event, occurred_at, connection_id, data}."""
+    return {"id": event.id, "event": event.event, "occurred_at": event.occurred_at.isoformat(),
+            "connection_id": event.connection_id, "data": event.data}
+
+
+def wake(app=None) -> None:
+    """Call after committing events: the relay's leader dispatches them to REST hooks at once."""
+    from bridge.sync import queue
+
+    queue.wake_relay(app)
+
+
+def publish(app, **event) -> str | None:
+    """Emit one event (emit's keyword arguments) in its own transaction, commit, and wake the dispatcher."""
+    with app.extensions["bridge.sessions"]() as db:
+        event_id = emit(db, **event)
+        db.commit()
+    wake(app)
+    return event_id
+
+
+def publish_many(app, events: list[dict]) -> None:
+    """Emit several events (dicts of emit's keyword arguments) in one transaction, commit, and wake."""
+    if not events:
+        return
+    with app.extensions["bridge.sessions"]() as db:
+        emit_many(db, events)
+        db.commit()
+    wake(app)

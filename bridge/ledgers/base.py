@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 LEDGERS = {
     "quickbooks": "bridge.ledgers.quickbooks",
@@ -100,6 +101,15 @@ class BatchResult:
     key: str
     written: Written | None = None
     error: Exception | None = None
+
+
+class Change(NamedTuple):
+    """One object a ledger reports changed: its kind, the object normalized (a deleted one is
+    `{"ledger_id", "deleted": True}`), and "create", "update", "delete" or "void"."""
+
+    object: str
+    data: dict
+    operation: str
 
 
 @dataclass
@@ -220,6 +230,21 @@ class Ledger:
         """Credit notes as the ledger holds them now, by ledger id (None: deleted), batched where it can."""
         raise NotImplementedError(f"read_credit_notes not implemented for {self.name}")
 
+    # Change reading (bridge.events.changes): objects the ledger says changed, normalized, for events.
+    # Invoices as get_invoice returns them; payments {ledger_id, external_id, invoice_ledger_id,
+    # invoice_ledger_ids, amount, currency, date, method, reference, status}; customers as find_customers;
+    # credit notes as read_credit_notes. Each also carries `updated_at` and `created_at` (aware UTC
+    # datetimes, None when the ledger does not say). Money is Decimal.
+    def read_objects(self, object: str, ledger_ids: list[str]) -> dict[str, dict | None]:
+        """Objects of one kind (invoice, payment, customer, credit_note) by ledger id, in as few requests as
+        the ledger allows; None: gone, or not one the bridge reports (a Xero bill)."""
+        raise NotImplementedError(f"read_objects not implemented for {self.name}")
+
+    def changes_since(self, checkpoint: str | None, now: datetime) -> tuple[list[Change], str]:
+        """What changed since `checkpoint` (an ISO time in UTC; None: nothing read, `now` becomes the
+        checkpoint) and the checkpoint to read from next time."""
+        raise NotImplementedError(f"changes_since not implemented for {self.name}")
+
     def tenant_info(self) -> dict:
         """The company or organisation behind the connection: `{id, name, country, ...}`."""
         raise NotImplementedError(f"tenant_info not implemented for {self.name}")
@@ -259,6 +284,24 @@ class Ledger:
     def list_items(self) -> list[dict]:
         """Products and services: `[{id, code, name, unit_price, income_account, active}]`."""
         raise NotImplementedError(f"list_items not implemented for {self.name}")
+
+    # Items the invoicing platform owns (mapping.source_of_truth.items "invoicing"): a product code the
+    # mapping does not place is found by its code, or created from
+    # `{code, description, unit_price, currency, account, tax_code, field}` (`field`: what refusals name).
+    ITEM_ID_IS_CODE = False
+    """True when the ledger references items by their code (Xero's ItemCode): a new item's id is known ahead."""
+
+    def find_item(self, code: str) -> dict | None:
+        """The active item the ledger holds for a product code, normalized as list_items does, or None."""
+        raise NotImplementedError(f"find_item not implemented for {self.name}")
+
+    def create_item(self, item: dict, request_key: str) -> Written:
+        """Create a sales item for a product code; `Written.object` is the item, normalized."""
+        raise NotImplementedError(f"create_item not implemented for {self.name}")
+
+    def preview_item(self, item: dict) -> Preview:
+        """The request create_item would send (LedgerRejected names `item["field"]` when it cannot be made)."""
+        raise NotImplementedError(f"preview_item not implemented for {self.name}")
 
     def find_customers(self, email: str | None = None, name: str | None = None) -> list[dict]:
         """Customers as the ledger holds them, normalized, optionally by email or name."""

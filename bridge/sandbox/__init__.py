@@ -93,10 +93,12 @@ class SandboxServer:
         return self
 
     def shutdown(self) -> None:
-        """Stop serving and wait for the thread."""
+        """Stop serving and wait for the thread; the webhook senders stop too."""
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
+        for emulator in self.app.extensions["sandbox"]["providers"].values():
+            emulator.webhooks.sender.stop()
 
 
 def serve(host: str = DEFAULT_HOST, port: int = 0, config: dict | None = None) -> SandboxServer:

@@ -45,6 +45,8 @@ class SandboxProvider(Protocol):
 
     def user_delete(self, tenant: str, entity: str, object_id: str) -> dict: ...
 
+    def webhooks_view(self) -> dict: ...
+
 
 bp = Blueprint("sandbox_control", __name__, url_prefix="/_sandbox")
 
@@ -96,6 +98,12 @@ def stats_view(provider):
 def reset_view(provider):
     """Back to the seeds."""
     return jsonio.json_response(_provider(provider).reset(_body()))
+
+
+@bp.get("/<provider>/webhooks")
+def webhooks_view(provider):
+    """The webhook target and every delivery sent or being sent: {url, status, attempts, body, sent_at...}."""
+    return jsonio.json_response(_provider(provider).webhooks_view())
 
 
 @bp.route("/<provider>/config", methods=["GET", "POST"])

@@ -209,6 +209,7 @@ class Event(Base):
     __tablename__ = "events"
     __table_args__ = (
         sa.Index("ix_events_account_seq", "account_id", "seq"),
+        sa.Index("ix_events_account_event_seq", "account_id", "event", "seq"),  # trigger feeds (migration 0008)
         sa.UniqueConstraint("account_id", "dedupe_key"),
     )
     seq: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"),
@@ -352,4 +353,160 @@ class DriftItem(Base):
     resolution: Mapped[str | None] = mapped_column(sa.String(20))
     operation_id: Mapped[str | None] = mapped_column(sa.String(40))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# --- issue 5: REST hooks (models below) ---
+
+class HookSubscription(Base):
+    """A REST hook: an account's events of one name POSTed, signed, to a target URL (Zapier, Make)."""
+
+    __tablename__ = "hook_subscriptions"
+    __table_args__ = (
+        sa.Index("ix_hook_subscriptions_account_seq", "account_id", "seq"),
+        sa.Index("ix_hook_subscriptions_match", "account_id", "event", "status"),
+    )
+    seq: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+                                     primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    account_id: Mapped[str] = mapped_column(sa.ForeignKey("accounts.id"))
+    connection_id: Mapped[str | None] = mapped_column(sa.ForeignKey("connections.id"))
+    event: Mapped[str] = mapped_column(sa.String(40))
+    target_url: Mapped[str] = mapped_column(sa.String(2000))
+    secret: Mapped[str] = mapped_column(sa.Text)  # sealed
+    status: Mapped[str] = mapped_column(sa.String(20), default="active")
+    """active, disabled (repeated failure) or deleted (by the user, or a 410 from the target)."""
+    disabled_reason: Mapped[str | None] = mapped_column(sa.Text)
+    failures: Mapped[int] = mapped_column(sa.Integer, default=0)
+    """Failed delivery attempts since the last successful delivery."""
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    given_up: Mapped[int] = mapped_column(sa.Integer, default=0)
+    """Deliveries given up after retrying for a day, in all."""
+    given_up_in_row: Mapped[int] = mapped_column(sa.Integer, default=0)
+    last_delivery_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class HookDelivery(Base):
+    """One event for one subscription: made once per pair, retried from here (durable), never sent twice."""
+
+    __tablename__ = "hook_deliveries"
+    __table_args__ = (
+        sa.UniqueConstraint("subscription_id", "event_id"),
+        sa.Index("ix_hook_deliveries_due", "status", "next_attempt_at"),
+    )
+    seq: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+                                     primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    subscription_id: Mapped[str] = mapped_column(sa.ForeignKey("hook_subscriptions.id"))
+    event_id: Mapped[str] = mapped_column(sa.ForeignKey("events.id"))
+    status: Mapped[str] = mapped_column(sa.String(20), default="pending")
+    """pending, delivered, failed (given up), gone (the target answered 410) or cancelled."""
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    response_status: Mapped[int | None] = mapped_column(sa.Integer)
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class HookCursor(Base):
+    """How far the hook dispatcher has read the events: every event at or below `floor` is dispatched.
+
+    `mark` is the newest event seen at `mark_at`; it becomes the floor a while later, so an event whose
+    transaction committed after a later one (out of seq order) is still found.
+    """
+
+    __tablename__ = "hook_cursors"
+    name: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    floor: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), default=0)
+    mark: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), default=0)
+    mark_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+
+# --- issue 5: inbound ledger webhooks (models below) ---
+
+class InboundNotice(Base):
+    """The changes one ledger webhook delivery announced for one connection, kept until a job applied them."""
+
+    __tablename__ = "inbound_notices"
+    __table_args__ = (
+        sa.UniqueConstraint("connection_id", "dedupe_key"),
+        sa.Index("ix_inbound_notices_pending", "processed_at", "enqueued_at"),
+    )
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+                                    primary_key=True, autoincrement=True)
+    provider: Mapped[str] = mapped_column(sa.String(20))
+    connection_id: Mapped[str] = mapped_column(sa.ForeignKey("connections.id"))
+    dedupe_key: Mapped[str | None] = mapped_column(sa.String(64))
+    """SHA-256 of the delivery: a replay is recorded once. Cleared once applied where an identical
+    delivery may announce a new change (FreshBooks sends no event id or time)."""
+    notices: Mapped[list] = mapped_column(JSONType)
+    """[{object, ledger_id, operation}] for bridge.events.changes.apply_notices."""
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class FreshBooksCallback(Base):
+    """A webhook callback registered at FreshBooks; its verifier (the signing key) is sealed."""
+
+    __tablename__ = "freshbooks_callbacks"
+    __table_args__ = (sa.UniqueConstraint("account_id", "callback_id"),)
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    account_id: Mapped[str] = mapped_column(sa.String(100))
+    """The FreshBooks account_id (Connection.tenant_id of FreshBooks connections)."""
+    callback_id: Mapped[str] = mapped_column(sa.String(40))
+    connection_id: Mapped[str | None] = mapped_column(sa.ForeignKey("connections.id"), index=True)
+    """None while a verification request arrived before the registering job recorded the callback."""
+    event: Mapped[str | None] = mapped_column(sa.String(60))
+    verifier: Mapped[str | None] = mapped_column(sa.Text)  # sealed
+    verified: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+
+# --- issue 5: change polling (models below) ---
+
+class ChangeCheckpoint(Base):
+    """How far the polling fallback has read a connection's ledger changes (bridge.events.polling)."""
+
+    __tablename__ = "change_checkpoints"
+    connection_id: Mapped[str] = mapped_column(sa.ForeignKey("connections.id"), primary_key=True)
+    checkpoint: Mapped[str | None] = mapped_column(sa.String(64))
+    """The adapter's own marker (an ISO time in UTC): the next poll reads what changed since it."""
+    polled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ObservedObject(Base):
+    """What we last saw of one ledger object (bridge.events.changes): the state its next change is compared with."""
+
+    __tablename__ = "observed_objects"
+    connection_id: Mapped[str] = mapped_column(sa.ForeignKey("connections.id"), primary_key=True)
+    object: Mapped[str] = mapped_column(sa.String(20), primary_key=True)
+    ledger_id: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    status: Mapped[str | None] = mapped_column(sa.String(20))
+    balance: Mapped[str | None] = mapped_column(sa.String(40))
+    """Decimal text (exact)."""
+    number: Mapped[str | None] = mapped_column(sa.String(255))
+    stamp: Mapped[str | None] = mapped_column(sa.String(40))
+    """The ledger's last-updated time (ISO, UTC): an older read never replaces a newer one."""
+    fingerprint: Mapped[str | None] = mapped_column(sa.String(32))
+    """A hash of what an event would carry: equal means nothing a user sees changed."""
+    paid_count: Mapped[int] = mapped_column(sa.Integer, default=0)
+    """How many times the invoice became paid (its invoice.paid events are numbered by it)."""
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

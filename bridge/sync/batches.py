@@ -165,7 +165,7 @@ def sync_batch(batch_id: str) -> str:
         connection = db.get(Connection, batch.connection_id)
         adapter = adapter_for(app, connection, record)
         try:
-            items = _prepare(app, db, batch, members, adapter, started, exchanges)
+            items, notes = _prepare(app, db, batch, members, adapter, started, exchanges)
             results = adapter.upsert_invoices(items, batch.key) if items else []
         except errors.ReauthRequired as exc:
             mark_needs_reauth(app, batch.connection_id, str(exc))
@@ -191,16 +191,22 @@ def sync_batch(batch_id: str) -> str:
             return "dissolved"
         except (errors.RetryableLedgerError, errors.StaleObject) as exc:
             return _retry(app, batch, members, adapter, started, exchanges, exc)
-    _record_results(app, batch, members, results, started, exchanges)
+    _record_results(app, batch, members, results, started, exchanges, notes, items)
     return "done"
 
 
-def _record_results(app: Flask, batch: Batch, members: list[Operation], results, started, exchanges) -> None:
-    """Each member's result to its own operation, all in one commit; the exchange stored once."""
+def _record_results(app: Flask, batch: Batch, members: list[Operation], results, started, exchanges,
+                    notes: dict[str, list[str]], items: list[BatchItem]) -> None:
+    """Each member's result to its own operation, all in one commit; the exchange stored once.
+    `notes`: warnings of a member's preparation (an item created for it), by its key. Each invoice is
+    remembered with its customer, as a single write remembers it (its payments name that customer)."""
     by_key = {op.request_key: op for op in members}
+    sent = {item.key: item for item in items}
     with app.extensions["bridge.sessions"]() as db:
         remember_many(db, [(by_key[r.key], "invoice", by_key[r.key].external_id, r.written.ledger_id,
-                            {**r.written.extra, **written_total(r.written), "batch_id": batch.id})
+                            {**r.written.extra, **written_total(r.written), "batch_id": batch.id,
+                             "customer_ledger_id": sent[r.key].customer.ledger_id,
+                             "customer_external_id": sent[r.key].document["customer"]["external_id"]})
                            for r in results if r.written is not None])
         db.commit()
     outcomes = []
@@ -208,7 +214,7 @@ def _record_results(app: Flask, batch: Batch, members: list[Operation], results,
         op = by_key[result.key]
         if result.written is not None:
             outcomes.append(Outcome(op, "succeeded", ledger_id=result.written.ledger_id,
-                                    warnings=result.written.warnings))
+                                    warnings=notes.get(result.key, []) + result.written.warnings))
         else:
             outcomes.append(Outcome(op, "failed", error=str(result.error), errors=_member_errors(result.error)))
     record_outcomes(app, outcomes, started, exchanges, batch.id, batch.attempts)
@@ -221,14 +227,16 @@ def _member_errors(error: Exception) -> list[dict]:
             for e in getattr(error, "errors", [])] or [{"field": "", "message": str(error), "code": None}]
 
 
-def _prepare(app: Flask, db, batch: Batch, members: list[Operation], adapter, started, exchanges) -> list[BatchItem]:
-    """Each member's input and customer; a member that cannot be prepared fails alone before the first send."""
-    items, refused = [], []
+def _prepare(app: Flask, db, batch: Batch, members: list[Operation], adapter, started,
+             exchanges) -> tuple[list[BatchItem], dict[str, list[str]]]:
+    """Each member's input, items and customer; a member that cannot be prepared fails alone before the first
+    send. Items the invoicing platform owns are placed here, before the batch that references them."""
+    items, refused, notes = [], [], {}
     for op in members:
         run = Run(app, db, op, adapter)
         try:
             data = load_input(op)
-            mapped_or_refused(run, "invoice", data)  # an unmappable line fails before its customer is written
+            mapped_or_refused(run, "invoice", data)  # an unmappable line fails before its items or customer
             customer = ensure_customer(run, data["customer"])
         except (errors.LedgerRejected, errors.ValidationFailed) as exc:
             if batch.attempts > 1:
@@ -236,11 +244,12 @@ def _prepare(app: Flask, db, batch: Batch, members: list[Operation], adapter, st
             refused.append(Outcome(op, "failed", error=str(exc), errors=_member_errors(exc)))
             continue
         items.append(BatchItem(key=op.request_key, document=data, customer=customer))
+        notes[op.request_key] = run.warnings
     record_outcomes(app, refused, started, [])  # refused before anything was sent
     if len(items) != len(members) and batch.attempts == 1:
         kept = [item.key for item in items]
         _set_batch(app, batch.id, members=[op.id for op in members if op.request_key in kept], status="running")
-    return items
+    return items, notes
 
 
 def _retry(app: Flask, batch: Batch, members: list[Operation], adapter, started, exchanges, exc: Exception) -> str:

@@ -177,6 +177,10 @@ def activate(app: Flask, connection: Connection) -> None:
     connection.updated_at = utcnow()
     db.commit()
     queue.wake_relay(app)
+    if connection.provider == "freshbooks":  # FreshBooks webhooks need callbacks registered per business
+        from bridge.events.inbound import callbacks
+
+        callbacks.schedule_registration(app, connection.id)
 
 
 def finish_redirect(app: Flask, connection: Connection) -> str:
@@ -202,6 +206,12 @@ def set_paused(connection: Connection, paused: bool) -> None:
 def disconnect(app: Flask, connection: Connection) -> None:
     """Revoke the grant at the ledger (best effort) and forget the tokens."""
     sealed = connection.token
+    if sealed and connection.provider == "freshbooks":  # while the token works (it may be refreshed meanwhile)
+        from bridge.events.inbound import callbacks
+
+        callbacks.remove_callbacks(app, connection)
+        store.session().refresh(connection)
+        sealed = connection.token
     if sealed:
         try:
             oauth_for(app, connection.provider).revoke(base.Token.from_dict(store.vault().open(sealed)))

@@ -16,6 +16,7 @@ from bridge import errors
 from bridge.ledgers import wire
 from bridge.ledgers.base import LedgerRef, Preview
 from bridge.store.models import Connection
+from bridge.sync import items
 from bridge.sync.adapters import adapter_for, provider_rules
 from bridge.sync.execute import _customer_hash
 from bridge.sync.reads import _call, ledger_ref, owned_connection, usable
@@ -65,6 +66,24 @@ def _rejected_as_422(build, *args) -> Preview:
             for error in exc.errors] or [{"field": "body", "message": exc.detail or "Refused."}]) from None
 
 
+def _with_items(connection: Connection, adapter, data: dict, notes: list[str], build, *args) -> Preview:
+    """A document's preview with the items the invoicing platform owns placed first (found in the ledger, or
+    shown as the request that would create them); what neither could take is one 422 naming every field."""
+    problems = items.preview(adapter, connection.id, data, notes)
+    try:
+        preview = _rejected_as_422(build, data, *args)
+    except errors.ValidationFailed as exc:
+        if not problems:
+            raise
+        exc.errors = [{"field": p.get("field") or "body", "message": p.get("message") or ""} for p in problems] + \
+            exc.errors
+        raise
+    if problems:
+        raise errors.ValidationFailed("The ledger cannot take the items this document needs.", errors=[
+            {"field": p.get("field") or "body", "message": p.get("message") or ""} for p in problems])
+    return preview
+
+
 def _customer(connection: Connection, customer: dict, notes: list[str]) -> LedgerRef:
     """The customer's ledger ref as the write would resolve it (or a stand-in, said in a warning)."""
     external_id = customer["external_id"]
@@ -98,7 +117,7 @@ def _preview_invoice(connection: Connection, adapter, data: dict, notes: list[st
     """The invoice upsert (its payments follow as their own writes)."""
     customer = _customer(connection, data["customer"], notes)
     existing = ledger_ref(connection.id, "invoice", data["external_id"])
-    preview = _rejected_as_422(adapter.preview_invoice, data, customer, existing)
+    preview = _with_items(connection, adapter, data, notes, adapter.preview_invoice, customer, existing)
     if data.get("payments"):
         notes.append(f"then {len(data['payments'])} payment(s) would be recorded against it, each its own write")
     return preview
@@ -120,7 +139,7 @@ def _preview_credit_note(connection: Connection, adapter, data: dict, notes: lis
     if data.get("allocations"):
         notes.append(f"then {len(data['allocations'])} allocation(s) would apply it to invoices")
     existing = ledger_ref(connection.id, "credit_note", data["external_id"])
-    return _rejected_as_422(adapter.preview_credit_note, data, customer, existing)
+    return _with_items(connection, adapter, data, notes, adapter.preview_credit_note, customer, existing)
 
 
 def _preview_customer(connection: Connection, adapter, data: dict, notes: list[str]) -> Preview:

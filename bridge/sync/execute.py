@@ -15,6 +15,7 @@ from bridge.ledgers.base import Ledger, LedgerRef, Written
 from bridge.schemas import CreditNoteSchema, CustomerSchema, InvoiceSchema, PaymentSchema
 from bridge.schemas.fast import Fallback, compile_schema
 from bridge.store.models import Connection, LedgerObject, Operation, utcnow
+from bridge.sync import items
 from bridge.sync.adapters import adapter_for
 
 SCHEMAS = {"invoice": InvoiceSchema(), "payment": PaymentSchema(), "credit_note": CreditNoteSchema(),
@@ -30,6 +31,8 @@ class Run:
 
     def __init__(self, app: Flask, db, op: Operation, adapter: Ledger):
         self.app, self.db, self.op, self.adapter = app, db, op, adapter
+        self.warnings: list[str] = []
+        """Said along the way (an item created for a product code), added to the write's warnings."""
 
     def ref(self, obj: str, external_id: str) -> LedgerRef | None:
         """What we remember of an object we wrote to this connection."""
@@ -117,12 +120,16 @@ def _invoice_ref(run: Run, external_id: str, field: str) -> LedgerRef:
 def mapped_or_refused(run: Run, kind: str, data: dict) -> None:
     """Build the document's payload once before anything is written: a line the mapping cannot place
     (no item, account or tax code, and no default) fails the operation now, naming the line's field,
-    before the customer or anything else reaches the ledger."""
-    preview = {"invoice": run.adapter.preview_invoice, "credit_note": run.adapter.preview_credit_note}[kind]
-    try:
-        preview(data, LedgerRef(MAPPING_CHECK_CUSTOMER), None)
-    except NotImplementedError:
-        pass
+    before the customer or anything else reaches the ledger. When the invoicing platform owns items
+    (source_of_truth.items), the items of unmapped product codes are then found or created."""
+    def check() -> None:
+        preview = {"invoice": run.adapter.preview_invoice, "credit_note": run.adapter.preview_credit_note}[kind]
+        try:
+            preview(data, LedgerRef(MAPPING_CHECK_CUSTOMER), None)
+        except NotImplementedError:
+            pass
+
+    items.place(run, data, check)
 
 
 def upsert_invoice(run: Run, data: dict) -> Written:
@@ -130,6 +137,7 @@ def upsert_invoice(run: Run, data: dict) -> Written:
     mapped_or_refused(run, "invoice", data)
     customer = ensure_customer(run, data["customer"])
     written = run.adapter.upsert_invoice(data, customer, run.ref("invoice", data["external_id"]), run.key())
+    written.warnings = run.warnings + written.warnings
     run.remember("invoice", data["external_id"], written.ledger_id, {
         **written.extra, **written_total(written), "customer_ledger_id": customer.ledger_id,
         "customer_external_id": data["customer"]["external_id"]})
@@ -167,6 +175,7 @@ def upsert_credit_note(run: Run, data: dict) -> Written:
                    for index, allocation in enumerate(data.get("allocations") or [])]
     written = run.adapter.upsert_credit_note(data, customer, allocations, run.ref("credit_note", data["external_id"]),
                                              run.key())
+    written.warnings = run.warnings + written.warnings
     run.remember("credit_note", data["external_id"], written.ledger_id, {**written.extra, **written_total(written)})
     return written
 

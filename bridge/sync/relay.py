@@ -18,7 +18,8 @@ from flask import Flask
 from rq import Queue
 from sqlalchemy.exc import SQLAlchemyError
 
-from bridge.events import alerts
+from bridge.events import alerts, dispatch, polling
+from bridge.events.inbound import jobs as inbound_jobs
 from bridge.ledgers import base
 from bridge.ledgers.base import LEDGERS
 from bridge.store.models import Batch, Connection, Operation, utcnow
@@ -185,11 +186,14 @@ class Relay:
                 moved += count
                 if count < BATCH:
                     break
+            dispatch.dispatch(self.app)  # REST hooks: deliveries of new events, and retries that are due
             if self.scheduler is not None:
                 self.scheduler.acquire_locks()
                 self.scheduler.enqueue_scheduled_jobs()
             alerts.schedule(self.app)  # the e-mail digest, once a minute when SMTP is set
             exports.schedule(self.app)  # the daily export e-mail, when SMTP is set
+            polling.schedule(self.app)  # each connection's ledger asked what changed, every BRIDGE_POLL_SECONDS
+            inbound_jobs.schedule(self.app)  # stored webhook notices not yet applied; FreshBooks callbacks
         return moved
 
     def wait(self) -> None:

@@ -8,6 +8,7 @@ from bridge.sandbox import create_sandbox_app
 from bridge.sandbox.quickbooks import UK_REALM_ID, US_REALM_ID
 
 from .qbo_client import QBO
+from .webhook_receiver import Receiver
 
 
 @pytest.fixture
@@ -36,3 +37,11 @@ def qbo(client):
 def qbo_uk(client):
     """A connected client for the UK company."""
     return QBO(client, UK_REALM_ID).connect()
+
+
+@pytest.fixture
+def receiver():
+    """A webhook receiver on 127.0.0.1 that records every POST."""
+    server = Receiver()
+    yield server
+    server.close()

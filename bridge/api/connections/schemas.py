@@ -114,7 +114,11 @@ class SourceOfTruthSchema(Schema):
     """Which side wins for customers and items."""
 
     customers = fields.String(validate=validate.OneOf(["invoicing", "ledger"]))
-    items = fields.String(validate=validate.OneOf(["invoicing", "ledger"]))
+    items = fields.String(validate=validate.OneOf(["invoicing", "ledger"]), metadata={"description": (
+        "\"ledger\" (default): the ledger's item list is the truth; a product_code uses its mapped item, else the "
+        "defaults. \"invoicing\": a product_code with no mapped item is found in the ledger by its code (QuickBooks "
+        "Name or Sku, Xero Code, FreshBooks name) or created there once (with products.<code>.account or "
+        "defaults.income_account), and its lines reference that item")})
 
 
 class MappingSchema(Schema):

@@ -16,12 +16,12 @@ from urllib.parse import quote
 
 from bridge.errors import LedgerError, LedgerNotFound, LedgerRejected, ReauthRequired, UncertainOutcome
 from bridge.ledgers.base import Context, Ledger, LedgerRef, Preview, Written, totals_warnings
-from bridge.ledgers.freshbooks import facts
+from bridge.ledgers.freshbooks import changes, facts
 from bridge.ledgers.freshbooks.client import Client, unwrap
 from bridge.ledgers.freshbooks.mapping import (
     DRAFT_DOWNGRADE_WARNING, account_from_fb, allocation_payload, business_from_identity, company_from_fb,
     credit_note_from_fb, credit_note_payload, customer_from_fb, customer_payload, invoice_from_fb,
-    invoice_payload, invoice_status, item_from_fb, payment_from_fb, payment_payload, same_payment,
+    invoice_payload, invoice_status, item_from_fb, item_payload, payment_from_fb, payment_payload, same_payment,
     source_external_id, tax_from_fb, notes_after_source, with_note)
 from bridge.ledgers.freshbooks.mapping import applied_payments
 from bridge.ledgers.freshbooks.oauth import OAuth
@@ -441,6 +441,30 @@ class Adapter(Ledger):
         """Items (billable items)."""
         return [item_from_fb(found) for found in self.client.list("item")]
 
+    def find_item(self, code: str) -> dict | None:
+        """The live item named `code` (case aside): invoice lines name their item. Looked up before every
+        create, this is also what keeps a retry after an ambiguous failure from making a second one."""
+        wanted = code.strip().casefold()
+        for found in self.client.list("item", [("search[name]", code.strip())], limit=facts.PER_PAGE_MAX):
+            if (found.get("name") or "").strip().casefold() == wanted and \
+                    found.get("vis_state", facts.VIS_ACTIVE) == facts.VIS_ACTIVE:
+                return item_from_fb(found)
+        return None
+
+    def create_item(self, item: dict, request_key: str) -> Written:
+        """POST a new item named by the product code, priced in the business's currency."""
+        saved = self._create("item", self._item_body(item))
+        return Written(self._ledger_id(saved, "item"), item_from_fb(saved))
+
+    def preview_item(self, item: dict) -> Preview:
+        """The item body create_item would POST."""
+        return self._preview("POST", "item", self._item_body(item), [])
+
+    def _item_body(self, item: dict) -> dict:
+        """An item's body; its unit cost only when the document is in the business's own currency."""
+        home = self.company.get("home_currency")
+        return item_payload(item, home if home and item.get("currency") in (None, home) else None)
+
     # --- reconciliation --------------------------------------------------------------------------------
     def _by_ids(self, kind: str, search: str, ids: list[str], *params) -> dict[str, dict]:
         """Live objects by id, 100 per page (`search[<kind>ids][]`); deleted ones are not listed."""
@@ -476,3 +500,12 @@ class Adapter(Ledger):
         rows = self._by_ids("credit_note", "creditids", [ref.ledger_id for ref in credit_notes], LINES)
         return {ref.ledger_id: credit_note_from_fb(rows[str(ref.ledger_id)]) if str(ref.ledger_id) in rows else None
                 for ref in credit_notes}
+
+    # --- change reading (events) -----------------------------------------------------------------------
+    def read_objects(self, object: str, ledger_ids: list[str]) -> dict[str, dict | None]:
+        """Invoices, payments, clients or credit notes by id, 100 a request."""
+        return changes.read_objects(self, object, ledger_ids)
+
+    def changes_since(self, checkpoint, now):
+        """What changed since the checkpoint: `search[updated_min]` on the four resources."""
+        return changes.changes_since(self, checkpoint, now)

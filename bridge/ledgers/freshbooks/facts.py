@@ -32,11 +32,12 @@ SCOPES = (
     "user:invoices:read", "user:invoices:write",
     "user:payments:read", "user:payments:write",
     "user:credit_notes:read", "user:credit_notes:write",
-    "user:billable_items:read",
+    "user:billable_items:read", "user:billable_items:write",
     "user:taxes:read",
 )
-"""The bridge's set (facts §3.1 "Bridge set"); a token's scopes never change: revoke and re-authorize
-to add one. [V] fb/scopes"""
+"""The bridge's set (facts §3.1 "Bridge set", plus billable_items:write: items are created when
+source_of_truth.items is "invoicing"); a token's scopes never change: revoke and re-authorize to add
+one. [V] fb/scopes"""
 ACCESS_TOKEN_SECONDS = 43200
 """Access token lifetime (12 h) when an answer omits expires_in. [V] FB-AUTH"""
 REFRESH_TOKEN_SINGLE_USE = True
@@ -146,3 +147,16 @@ DEFAULT_PAYMENT_TYPE = "Check"
 CREDIT_PAYMENT_TYPE = "Credit"
 """A payment of type Credit with `creditid` applies a credit note to an invoice. [U] (payments carry
 creditid and from_credit; the documented way to apply credit is unconfirmed: facts §3.5)"""
+
+# --- Webhooks (facts §3.4) ------------------------------------------------------------------------
+CALLBACKS_PATH = "/events/account/{account_id}/events/callbacks"
+"""Webhook callbacks: POST {"callback": {event, uri}} registers, PUT .../{id} {"callback": {"verifier"}}
+verifies (or {"resend": true}), DELETE removes. [V] FB-SDK api/events.py; fb/webhooks"""
+WEBHOOK_EVENTS = tuple(f"{obj}.{action}" for obj in ("invoice", "payment", "client", "credit_note")
+                       for action in ("create", "update", "delete"))
+"""The callbacks the bridge registers, one per event (parent-event registration is only [P]). [V] fb/webhooks"""
+VERIFY_EVENT = "callback.verify"
+"""`name` of the POST that carries a new callback's verifier (with object_id = the callback id). [P]
+fb/webhooks ("a unique verification code as well as a unique id for the callback")"""
+WEBHOOK_SIGNATURE_HEADER = "X-FreshBooks-Hmac-SHA256"
+"""base64(HMAC-SHA256(verifier, json.dumps(form fields in received order))). [V] FB-SDK webhooks guide"""

@@ -734,6 +734,23 @@ def item_from_fb(fb: dict) -> dict:
             "extra": {"description": _text(fb.get("description"))}}
 
 
+def item_payload(item: dict, currency: str | None) -> dict:
+    """A product the invoicing platform owns (`{code, description, unit_price, field}`) as a new FreshBooks
+    item named by its code (invoice lines name their item); the unit cost kept when exact in `currency`."""
+    name = str(item["code"]).strip()
+    if not name:
+        raise LedgerRejected("A FreshBooks item needs a name", errors=[{
+            "field": item.get("field") or "product_code", "code": "required",
+            "message": "FreshBooks items need a name"}])
+    body = {"name": name}
+    if item.get("description"):
+        body["description"] = item["description"]
+    price = item.get("unit_price")
+    if price is not None and currency and decimal_places(Decimal(price)) <= facts.MONEY_PLACES:
+        body["unit_cost"] = money_out(price, currency)
+    return body
+
+
 def account_from_fb(fb: dict) -> dict:
     """A FreshBooks ledger account as a normalized account; `id` is its uuid."""
     sub_type = _text(fb.get("sub_type"))

@@ -7,11 +7,11 @@ from decimal import Decimal
 from bridge.errors import LedgerRejected, StaleObject, UncertainOutcome
 from bridge.ledgers.base import (BatchItem, BatchResult, Context, Ledger, LedgerRef, Preview, Written, money,
                                  totals_warnings)
-from bridge.ledgers.quickbooks import facts
+from bridge.ledgers.quickbooks import changes, facts
 from bridge.ledgers.quickbooks.client import Client
 from bridge.ledgers.quickbooks.mapping import (
     SOURCE_NOTE, account_from_qbo, allocation_payload, company_from_qbo, credit_memo_from_qbo, credit_memo_payload,
-    item_from_qbo, tax_code_from_qbo,
+    item_from_qbo, item_payload, tax_code_from_qbo,
     customer_from_qbo, customer_payload, fault_errors, invoice_from_qbo, invoice_payload, needs_default_item,
     payment_from_qbo, payment_payload, source_external_id, appended_private_note, merged_private_note)
 from bridge.ledgers.quickbooks.mapping import applied_payments
@@ -275,6 +275,24 @@ class Adapter(Ledger):
         """Products and services."""
         return [item_from_qbo(item) for item in self._all("Item")]
 
+    def find_item(self, code: str) -> dict | None:
+        """The active item named `code`, else the one whose Sku is `code` (QBO compares names without case)."""
+        for field in ("Name", "Sku"):
+            found = self.client.query(f"select * from Item where {field} = '{escape(code)}'").get("Item") or []
+            found = [item for item in found if item.get("Active", True)]
+            if found:
+                return item_from_qbo(found[0])
+        return None
+
+    def create_item(self, item: dict, request_key: str) -> Written:
+        """POST a Service item named by the product code (requestid makes a retry replay, not duplicate)."""
+        saved = self._create("Item", item_payload(item), request_key)
+        return Written(ledger_id=saved["Id"], object=item_from_qbo(saved))
+
+    def preview_item(self, item: dict) -> Preview:
+        """The Item body create_item would POST."""
+        return Preview("POST", f"/v3/company/{self.context.tenant_id}/item", item_payload(item), [])
+
     def find_customers(self, email: str | None = None, name: str | None = None) -> list[dict]:
         """Customers by exact DisplayName and/or primary e-mail (compared without case)."""
         where = f" where DisplayName = '{escape(name)}'" if name else ""
@@ -421,3 +439,12 @@ class Adapter(Ledger):
         rows = self._by_ids("CreditMemo", [ref.ledger_id for ref in credit_notes])
         return {ref.ledger_id: credit_memo_from_qbo(rows[str(ref.ledger_id)]) if str(ref.ledger_id) in rows else None
                 for ref in credit_notes}
+
+    # --- change reading (events) -----------------------------------------------------------------------
+    def read_objects(self, object: str, ledger_ids: list[str]) -> dict[str, dict | None]:
+        """Invoices, payments, customers or credit memos by Id, in `Id IN (...)` queries."""
+        return changes.read_objects(self, object, ledger_ids)
+
+    def changes_since(self, checkpoint, now):
+        """What changed since the checkpoint: /cdc within its 30 days, else a query."""
+        return changes.changes_since(self, checkpoint, now)

@@ -60,10 +60,23 @@ SERVER_TIMEOUT_SECONDS = 120
 """QBO itself gives up on a request after this long. [V] same"""
 QUERY_MAX_RESULTS = 1000
 """MAXRESULTS ceiling of one query page. [U]"""
+CDC_LOOKBACK_DAYS = 30
+"""/cdc answers changes of the last 30 days only; an older checkpoint is read with a query. [V] facts §1.3"""
+CDC_MAX_OBJECTS = 1000
+"""/cdc returns at most 1,000 objects: a full answer may be cut short. [V] facts §1.3"""
+CDC_DELETED = "Deleted"
+"""`status` of a deleted object in a /cdc answer. [V] facts §1.3"""
 
 DEFAULT_ITEM_NAME = "Services"
 """The service item QBO creates in a new company (Id 1 in sandbox companies); used for lines whose
 product has no mapped item when the mapping sets no defaults.item. [P] sandbox companies"""
+ITEM_NAME_MAX = 100
+"""Item Name length limit; unique among items (case aside), else fault 6240. [P] Intuit item reference"""
+ITEM_TYPE_SERVICE = "Service"
+"""Type of the items the bridge creates (source_of_truth.items "invoicing"): a Service item needs an
+IncomeAccountRef. [V] developer.intuit.com/docs/api/accounting/item"""
+ITEM_DESCRIPTION_MAX = 4000
+"""Item Description (sales description) length limit. [P] Intuit item reference"""
 
 # --- Field sizes and precision (facts §1.7) ------------------------------------------------------
 DOC_NUMBER_MAX = 21

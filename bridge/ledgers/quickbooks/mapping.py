@@ -238,6 +238,27 @@ def item_from_qbo(qbo: dict) -> dict:
             "extra": {"type": qbo.get("Type")}}
 
 
+def item_payload(item: dict) -> dict:
+    """A product the invoicing platform owns (`{code, description, account, field}`) as a new QBO Service
+    item named by its code, with the income account QBO requires; LedgerRejected names `field`."""
+    field, name = item.get("field") or "product_code", str(item["code"]).strip()
+    errors = []
+    if len(name) > facts.ITEM_NAME_MAX:
+        errors.append({"field": field, "code": "too_long",
+                       "message": f"QuickBooks Online item names take at most {facts.ITEM_NAME_MAX} characters: "
+                                  "map this product to an existing item"})
+    if not item.get("account"):
+        errors.append({"field": field, "code": "mapping_missing",
+                       "message": f"QuickBooks Online needs an income account to create the item {name!r}: map "
+                                  f"products.{item['code']}.account, or set defaults.income_account"})
+    if errors:
+        raise LedgerRejected(f"QuickBooks Online cannot create the item {name!r}", errors=errors)
+    body = {"Name": name, "Type": facts.ITEM_TYPE_SERVICE, "IncomeAccountRef": _ref(item["account"])}
+    if item.get("description"):
+        body["Description"] = item["description"][:facts.ITEM_DESCRIPTION_MAX]
+    return body
+
+
 # --- invoices and credit memos ---------------------------------------------------------------------
 
 def needs_default_item(document: dict, mapping: dict | None) -> bool:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from bridge.errors import LedgerNotFound, LedgerRejected, RetryableLedgerError, UncertainOutcome
 from bridge.ledgers.base import BatchItem, BatchResult, Context, Ledger, LedgerRef, Preview, Written, totals_warnings
-from bridge.ledgers.xero import facts
+from bridge.ledgers.xero import changes, facts
 from bridge.ledgers.xero.client import Client
 from bridge.ledgers.xero.mapping import (
     account_from_xero, allocation_payload, contact_payload, credit_note_from_xero,
     credit_note_payload, customer_from_xero, element_errors, element_failed, element_warnings, invoice_from_xero,
-    invoice_payload, item_from_xero, live_allocations, organisation_from_xero, payment_from_xero,
+    invoice_payload, item_from_xero, item_payload, live_allocations, organisation_from_xero, payment_from_xero,
     payment_payload, source_external_id, tax_rate_from_xero, applied_payments)
 from bridge.ledgers.xero.oauth import OAuth
 
@@ -47,6 +49,7 @@ class Adapter(Ledger):
     RATE_LIMITS = {"minute": (facts.REQUESTS_PER_MINUTE, 60.0), "day": (facts.REQUESTS_PER_DAY, 86400.0)}
     CONCURRENT_REQUESTS = facts.CONCURRENT_REQUESTS
     BATCH_MAX = facts.BATCH_MAX
+    ITEM_ID_IS_CODE = True
 
     def __init__(self, context: Context, client: Client | None = None):
         super().__init__(context)
@@ -431,6 +434,23 @@ class Adapter(Ledger):
         """Products and services (id = Code)."""
         return [item_from_xero(item) for item in self.client.get("Items").get("Items") or []]
 
+    def find_item(self, code: str) -> dict | None:
+        """The item with this Code (GET /Items/{ItemID or Code}; Xero compares codes without case)."""
+        try:
+            return item_from_xero(self._get_one(f"Items/{quote(code.strip(), safe='')}", "Items"))
+        except LedgerNotFound:
+            return None
+
+    def create_item(self, item: dict, request_key: str) -> Written:
+        """PUT a new Item (create only: a taken Code is refused) under its Idempotency-Key."""
+        saved, warnings = self._one(self._write("PUT", "Items", "Items", [item_payload(item)], request_key,
+                                                WRITE_PARAMS), "item")
+        return Written(saved["Code"], item_from_xero(saved), warnings)
+
+    def preview_item(self, item: dict) -> Preview:
+        """The Items element create_item would PUT."""
+        return Preview("PUT", "/Items?summarizeErrors=false", {"Items": [item_payload(item)]}, [])
+
     # --- reconciliation --------------------------------------------------------------------------------
     def _by_ids(self, path: str, wrapper: str, id_field: str, ids: list[str]) -> dict[str, dict]:
         """Documents by id, any status, in one GET per 50 ids (`IDs=` comma list, paged: with lines)."""
@@ -456,3 +476,12 @@ class Adapter(Ledger):
         rows = self._by_ids("CreditNotes", "CreditNotes", "CreditNoteID", [ref.ledger_id for ref in credit_notes])
         return {ref.ledger_id: credit_note_from_xero(rows[str(ref.ledger_id).lower()])
                 if str(ref.ledger_id).lower() in rows else None for ref in credit_notes}
+
+    # --- change reading (events) -----------------------------------------------------------------------
+    def read_objects(self, object: str, ledger_ids: list[str]) -> dict[str, dict | None]:
+        """Invoices, credit notes and contacts by `IDs=`, payments one by one; invoices carry their payments."""
+        return changes.read_objects(self, object, ledger_ids)
+
+    def changes_since(self, checkpoint, now):
+        """What changed since the checkpoint: If-Modified-Since on the four collections, paged."""
+        return changes.changes_since(self, checkpoint, now)

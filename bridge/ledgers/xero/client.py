@@ -86,9 +86,9 @@ class Client:
         self.session = requests.Session()
 
     # --- verbs -----------------------------------------------------------------------------------------
-    def get(self, path: str, params: dict | None = None) -> dict:
-        """GET a resource (reads carry no Idempotency-Key)."""
-        return self.request("GET", path, params=params)
+    def get(self, path: str, params: dict | None = None, headers: dict | None = None) -> dict:
+        """GET a resource (reads carry no Idempotency-Key); `headers` such as If-Modified-Since."""
+        return self.request("GET", path, params=params, headers=headers)
 
     def get_pdf(self, path: str) -> bytes:
         """GET a document (Invoices/<id>, CreditNotes/<id>) with Accept: application/pdf: Xero renders its PDF."""
@@ -106,7 +106,7 @@ class Client:
         return self.request("POST", path, params=params, body=body, key=key)
 
     def request(self, method: str, path: str, *, params: dict | None = None, body: dict | None = None,
-                key: str | None = None) -> dict:
+                key: str | None = None, headers: dict | None = None) -> dict:
         """Send once; after a 401 refresh the token once and resend the SAME request (same key, same body)."""
         method = method.upper()
         if method in WRITE_METHODS and not key:
@@ -119,10 +119,10 @@ class Client:
                                    quote_via=quote, safe="")
         data = dumps(body).encode("utf-8") if body is not None else None
         token = self.context.tokens.current()
-        response = self._send(method, url, data, body, key, token.access_token)
+        response = self._send(method, url, data, body, key, token.access_token, headers)
         if response.status_code == 401:
             token = self.context.tokens.refreshed(token)
-            response = self._send(method, url, data, body, key, token.access_token)
+            response = self._send(method, url, data, body, key, token.access_token, headers)
             if response.status_code == 401:
                 raise ReauthRequired("Xero refused a freshly refreshed access token")
         parsed = self._parse(response)
@@ -131,10 +131,10 @@ class Client:
 
     # --- plumbing --------------------------------------------------------------------------------------
     def _send(self, method: str, url: str, data: bytes | None, body, key: str | None,
-              access_token: str) -> requests.Response:
+              access_token: str, extra: dict | None = None) -> requests.Response:
         """One HTTP exchange under the throttle, observed and recorded redacted; network failures mapped."""
         headers = {"Accept": "application/json", "User-Agent": "invoice-bridge",
-                   facts.TENANT_HEADER: str(self.context.tenant_id)}
+                   facts.TENANT_HEADER: str(self.context.tenant_id), **(extra or {})}
         if data is not None:
             headers["Content-Type"] = "application/json"
         if key is not None:

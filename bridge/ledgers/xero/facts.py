@@ -129,6 +129,10 @@ POSTAL_CODE_MAX = COUNTRY_MAX = 50
 """Contact field limits. [V] spec Contact, Address, Phone"""
 DESCRIPTION_MAX = 4000
 """LineItem Description length limit. [P] developer.xero.com/documentation/api/invoices"""
+ITEM_CODE_MAX = 30
+"""Item Code length limit; required, unique among the organisation's items. [V] spec Item.Code"""
+ITEM_NAME_MAX = 50
+"""Item Name length limit. [V] spec Item.Name"""
 UNIT_AMOUNT_PLACES = 4
 """Decimals of UnitAmount with unitdp=4. [V] spec parameters.unitdp"""
 QUANTITY_PLACES = 4

@@ -553,6 +553,23 @@ def item_from_xero(xero: dict) -> dict:
     }
 
 
+def item_payload(item: dict) -> dict:
+    """A product the invoicing platform owns (`{code, description, account, tax_code, field}`) as a new Xero
+    Item whose Code is the product code, sold to the mapped account and tax type; LedgerRejected names `field`."""
+    field, code = item.get("field") or "product_code", str(item["code"]).strip()
+    if len(code) > facts.ITEM_CODE_MAX:
+        raise LedgerRejected(f"Xero cannot create the item {code!r}", errors=[_error(
+            field, "too_long", f"Xero item codes take at most {facts.ITEM_CODE_MAX} characters: map this product "
+                               "to an existing item")])
+    body = {"Code": code, "Name": code[:facts.ITEM_NAME_MAX]}
+    if item.get("description"):
+        body["Description"] = item["description"]
+    sales = {"AccountCode": item.get("account"), "TaxType": item.get("tax_code")}
+    if any(sales.values()):
+        body["SalesDetails"] = {key: value for key, value in sales.items() if value}
+    return body
+
+
 def organisation_from_xero(tenant_id: str, xero: dict) -> dict:
     """The Organisation as the tenant facts the bridge keeps (`tenant_info`)."""
     return {

@@ -4,6 +4,7 @@ Settings (factory config, or merged by POST /_sandbox/freshbooks/config):
 - clients {client_id: secret}; redirect_uris [..] (null: any); app_scopes [..] (the scopes the sandbox app
   is registered with, granted when authorize names none); extra_businesses (adds a USD business);
   webhook_target (URL, stored and put on each change: FreshBooks itself posts to each callback's uri);
+  webhook_retries, webhook_retry_seconds (retries of verification and event POSTs, see ../webhooks.py);
 - time_scale (sandbox seconds per real second); clock_offset (total jump, seconds); clock_advance (jump by
   this much more); seed (fault randomness);
 - limits {enabled (default false), per_minute}: the hidden per-account limit; retry_after (seconds or null:
@@ -19,6 +20,7 @@ from __future__ import annotations
 import copy
 from decimal import Decimal
 
+from .. import webhooks as sandbox_webhooks
 from ..clock import SandboxClock
 from ..control import ControlError
 from ..quickbooks.faults import FaultInjector
@@ -31,9 +33,11 @@ from .limits import DEFAULT_LIMITS, HiddenLimiter
 from .operations import KINDS, Writer, kind_for
 from .stats import Stats
 from .store import DELETED, Store
+from .webhooks import FreshBooksWebhooks
 
 MAX_CHANGES = 10000  # changes kept for the ledger view
-SETTING_KEYS = ("clients", "redirect_uris", "app_scopes", "extra_businesses", "retry_after", "webhook_target")
+SETTING_KEYS = ("clients", "redirect_uris", "app_scopes", "extra_businesses", "retry_after", "webhook_target",
+                "webhook_retries", "webhook_retry_seconds")
 OTHER_KEYS = ("limits", "faults", "time_scale", "clock_offset", "clock_advance", "seed")
 LIMIT_KEYS = ("enabled", "per_minute")
 ZERO = Decimal("0")
@@ -44,7 +48,8 @@ def default_settings() -> dict:
     """The settings a fresh emulator starts with."""
     return {"clients": {oauth.CLIENT_ID: oauth.CLIENT_SECRET}, "redirect_uris": None,
             "app_scopes": list(oauth.DEFAULT_APP_SCOPES), "extra_businesses": False, "retry_after": None,
-            "webhook_target": None}
+            "webhook_target": None, "webhook_retries": sandbox_webhooks.DEFAULT_RETRIES,
+            "webhook_retry_seconds": sandbox_webhooks.DEFAULT_RETRY_SECONDS}
 
 
 class FreshBooksEmulator:
@@ -64,7 +69,8 @@ class FreshBooksEmulator:
         self.changes: list[dict] = []
         self._sequence = 0
         self.change_listeners: list = []  # webhook delivery plugs in here: listener(change_dict)
-        self.outbox: list[dict] = []  # verification POSTs FreshBooks would send, "to be sent"
+        self.outbox: list[dict] = []  # verification POSTs, marked sent once the uri took them
+        self.webhooks = FreshBooksWebhooks(self)
         self._initial = copy.deepcopy(config)
         self.store.reset(self.clock.now(), bool(config.get("extra_businesses")))
         self.configure(config)
@@ -89,6 +95,7 @@ class FreshBooksEmulator:
             raise ValueError("extra_businesses must be true or false")
         if changes.get("retry_after") is not None:
             changes["retry_after"] = _number(changes["retry_after"], "retry_after", minimum=0)
+        sandbox_webhooks.check_settings(changes)
         for key in ("time_scale", "clock_offset", "clock_advance"):
             if key in changes:
                 changes[key] = _number(changes[key], key, minimum=None)
@@ -119,6 +126,8 @@ class FreshBooksEmulator:
                 "app_scopes": list(self.settings["app_scopes"]),
                 "extra_businesses": self.settings["extra_businesses"], "retry_after": self.settings["retry_after"],
                 "webhook_target": self.settings["webhook_target"],
+                "webhook_retries": self.settings["webhook_retries"],
+                "webhook_retry_seconds": self.settings["webhook_retry_seconds"],
                 "time_scale": self.clock.time_scale, "clock_offset": self.clock.offset,
                 "clock_now": self.clock.datetime().isoformat(timespec="seconds"),
                 "limits": self.limiter.view(), "faults": self.faults.view()}
@@ -152,13 +161,14 @@ class FreshBooksEmulator:
         return change
 
     def queue_verification(self, business, callback: dict) -> dict:
-        """Queue the POST that carries a callback's verifier to its uri (sent by the webhook sender, later)."""
+        """Queue the POST that carries a callback's verifier to its uri (webhooks.py sends it)."""
         entry = {"kind": "verification", "account_id": business.account_id, "callbackid": callback["callbackid"],
                  "uri": callback["uri"], "sent": False,
                  "form": {"name": events.VERIFY_EVENT, "object_id": str(callback["callbackid"]),
                           "verifier": callback["verifier"], "account_id": business.account_id,
                           "business_id": str(business.id), "identity_id": str(seeds.IDENTITY_ID), "user_id": "1"}}
         self.outbox.append(entry)
+        self.webhooks.verification(entry)
         return entry
 
     # Control routes
@@ -204,6 +214,10 @@ class FreshBooksEmulator:
         """Counters for tests and benchmarks."""
         return self.stats.view()
 
+    def webhooks_view(self) -> dict:
+        """Every callback and every logged delivery (verifications and events)."""
+        return self.webhooks.view()
+
     def reset(self, options: dict) -> dict:
         """Back to the seeds; tokens go too unless keep_tokens; settings stay unless config is true."""
         with self.store.lock:
@@ -227,6 +241,7 @@ class FreshBooksEmulator:
             self.changes.clear()
             self._sequence = 0
             self.outbox.clear()
+            self.webhooks.reset()
         return {"reset": True, "businesses": self.tenants()}
 
     def business_for(self, tenant: str):

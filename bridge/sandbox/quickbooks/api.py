@@ -251,8 +251,44 @@ def query_handler(call: Call):
     return 200, call.envelope({"QueryResponse": run_query(call, text)})
 
 
+CDC_LOOKBACK_SECONDS = 30 * 86400  # facts §1.3: /cdc looks back 30 days
+CDC_MAX_OBJECTS = 1000  # facts §1.3: at most 1,000 objects in one answer
+
+
+def cdc_handler(call: Call):
+    """GET /cdc?entities=Invoice,Payment&changedSince=<ISO>: what changed since then, deleted objects as
+    `{Id, status: "Deleted"}`, at most 1,000 objects in all (facts §1.3)."""
+    names = {name.lower(): name for name in KINDS}
+    wanted = [part.strip() for part in (request.args.get("entities") or "").split(",") if part.strip()]
+    if not wanted:
+        raise errors.required("entities")
+    since = query.parse_time(request.args.get("changedSince") or "", call.realm.utc_offset_minutes)
+    if since is None:
+        raise errors.invalid_property("changedSince", "must be a date-time")
+    if since.timestamp() < call.emulator.clock.now() - CDC_LOOKBACK_SECONDS:
+        raise errors.query_invalid("changedSince must be within the last 30 days")
+    listings, room = [], CDC_MAX_OBJECTS
+    for name in wanted:
+        entity = names.get(name.lower())
+        if entity is None:
+            raise errors.query_invalid(f"Entity '{name}' is not supported by CDC")
+        changed = sorted((record for record in call.realm.records[entity].values()
+                          if record.updated >= since.timestamp()), key=lambda record: record.updated)[:room]
+        room -= len(changed)
+        rows = [{**deleted_body(record), "MetaData": {"LastUpdatedTime": call.realm.iso(record.updated)}}
+                if record.status == "Deleted" else render(call.realm, record) for record in changed]
+        listings.append({entity: rows, "startPosition": 1, "maxResults": len(rows)})
+    call.emulator.stats.count("cdc_requests", call.realm_id)
+    return 200, call.envelope({"CDCResponse": [{"QueryResponse": listings}]})
+
+
 def register(bp) -> None:
     """Add the Accounting API routes to the QuickBooks blueprint."""
+
+    @bp.get(f"{COMPANY_PREFIX}/cdc")
+    def cdc_view(realm_id):
+        """Objects changed since a time (change data capture)."""
+        return handle(realm_id, cdc_handler)
 
     @bp.route(f"{COMPANY_PREFIX}/query", methods=["GET", "POST"])
     def query_view(realm_id):

@@ -2,7 +2,9 @@
 
 Settings (factory config, or merged by POST /_sandbox/quickbooks/config):
 - clients {client_id: secret}; redirect_uris [..] (null: any); default_realm (id or US/UK);
-  refresh_grace_seconds (default 86400); webhook_target (URL, stored); webhook_key;
+  refresh_grace_seconds (default 86400); webhook_target (URL the webhooks go to); webhook_key (verifier token);
+  webhook_format (legacy | cloudevents); webhook_delay_seconds (collect changes into one notification,
+  default 0); webhook_retries, webhook_retry_seconds (see webhooks.py);
 - time_scale (sandbox seconds per real second); clock_offset (total jump, seconds);
   clock_advance (jump by this much more); seed (fault randomness);
 - limits {enabled, per_minute, per_second, concurrent, batch_per_minute, batch_per_minute_realm};
@@ -17,6 +19,7 @@ import threading
 from collections import Counter, defaultdict
 from decimal import Decimal
 
+from .. import webhooks as sandbox_webhooks
 from ..clock import SandboxClock
 from ..control import ControlError
 from . import oauth
@@ -27,18 +30,20 @@ from .operations import Writer, deleted_body, kind_for, render
 from .sales import invoice_status
 from .seeds import US_REALM_ID, realm_aliases, seed_realms
 from .store import Store
+from .webhooks import FORMATS, QuickBooksWebhooks
 
 WEBHOOK_KEY = "sandbox-quickbooks-verifier"  # the Intuit "verifier token" the sandbox signs webhooks with
 MAX_CHANGES = 10000  # changes kept for the ledger view
 SETTING_KEYS = ("clients", "redirect_uris", "default_realm", "refresh_grace_seconds", "webhook_target",
-                "webhook_key")
+                "webhook_key", "webhook_format", *sandbox_webhooks.SETTINGS)
 
 
 def default_settings() -> dict:
     """The settings a fresh emulator starts with."""
     return {"clients": {oauth.CLIENT_ID: oauth.CLIENT_SECRET}, "redirect_uris": None,
             "default_realm": US_REALM_ID, "refresh_grace_seconds": oauth.DEFAULT_REFRESH_GRACE_SECONDS,
-            "webhook_target": None, "webhook_key": WEBHOOK_KEY}
+            "webhook_target": None, "webhook_key": WEBHOOK_KEY, "webhook_format": "legacy",
+            **sandbox_webhooks.SETTINGS}
 
 
 class Stats:
@@ -77,6 +82,7 @@ class Stats:
                 "api_requests_by_realm": groups.get("api_requests", {}),
                 "throttled": groups.get("throttled", {}), "throttled_total": total("throttled"),
                 "unauthorized": total("unauthorized"), "requestid_replays": total("requestid_replays"),
+                "cdc_requests": total("cdc_requests"),
                 "writes_applied": total("writes_applied"),
                 "writes_by_entity": groups.get("writes_applied", {}),
                 "faults_injected": groups.get("faults_injected", {}), "minorversion": minorversion}
@@ -99,6 +105,7 @@ class QuickBooksEmulator:
         self.stats = Stats()
         self.changes: list[dict] = []
         self.change_listeners: list = []  # webhook delivery plugs in here: listener(change_dict)
+        self.webhooks = QuickBooksWebhooks(self)
         self._initial = copy.deepcopy(config)
         self.configure(config)
 
@@ -132,6 +139,9 @@ class QuickBooksEmulator:
         if "refresh_grace_seconds" in changes:
             changes["refresh_grace_seconds"] = _number(changes["refresh_grace_seconds"],
                                                        "refresh_grace_seconds", minimum=0)
+        if "webhook_format" in changes and changes["webhook_format"] not in FORMATS:
+            raise ValueError(f"webhook_format must be one of {list(FORMATS)}")
+        sandbox_webhooks.check_settings(changes)
         for key in ("time_scale", "clock_offset", "clock_advance"):
             if key in changes:
                 changes[key] = _number(changes[key], key, minimum=None)
@@ -159,7 +169,9 @@ class QuickBooksEmulator:
         return {"clients": sorted(self.settings["clients"]), "redirect_uris": self.settings["redirect_uris"],
                 "default_realm": self.settings["default_realm"],
                 "refresh_grace_seconds": self.settings["refresh_grace_seconds"],
-                "webhook_target": self.settings["webhook_target"], "time_scale": self.clock.time_scale,
+                "webhook_target": self.settings["webhook_target"],
+                **{key: self.settings[key] for key in ("webhook_format", *sandbox_webhooks.SETTINGS)},
+                "time_scale": self.clock.time_scale,
                 "clock_offset": self.clock.offset, "clock_now": self._now_iso(),
                 "limits": self.limiter.view(), "faults": self.faults.view()}
 
@@ -226,6 +238,10 @@ class QuickBooksEmulator:
         """Counters for tests and benchmarks."""
         return self.stats.view()
 
+    def webhooks_view(self) -> dict:
+        """The webhook target, its settings and every logged delivery."""
+        return self.webhooks.view()
+
     def reset(self, options: dict) -> dict:
         """Back to the seeds; tokens go too unless keep_tokens; settings stay unless config is true."""
         with self.store.lock:
@@ -235,6 +251,7 @@ class QuickBooksEmulator:
             self.limiter.reset()
             self.stats.reset()
             self.changes.clear()
+            self.webhooks.reset()
             if options.get("config"):
                 self.faults.reset()
                 self.settings.clear()

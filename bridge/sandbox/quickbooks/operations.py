@@ -45,16 +45,30 @@ class Writer:
     def __init__(self, emulator, realm):
         self.emulator = emulator
         self.realm = realm
+        self._closing = None  # (entity, id) being voided or deleted: it reports its own change
 
     @property
     def now(self) -> float:
         return self.emulator.clock.now()
 
     def _commit(self, kind, record, operation: str) -> None:
+        linked_before = list(self.realm.linked_keys.get(record.id, ())) if kind.name == "Payment" else []
         record.computed = kind.compute(self.realm, record.body)
         kind.after_write(self.realm, record)
         self.realm.touch()
         self.emulator.record_write(self.realm.id, kind.name, record.id, operation)
+        if kind.name == "Payment":
+            self._balances_changed(linked_before + list(self.realm.linked_keys.get(record.id, ())))
+
+    def _balances_changed(self, keys) -> None:
+        """A payment changed what it applies: each invoice or credit memo it (un)links is updated, as QBO
+        reports it (a user payment fires Payment Create and Invoice Update) [V] facts §1.6."""
+        for txn_type, txn_id in dict.fromkeys(keys):
+            target = self.realm.get(txn_type, txn_id)
+            if target is None or target.status != "Active" or (txn_type, txn_id) == self._closing:
+                continue
+            target.updated = max(self.now, target.updated)
+            self.emulator.emit_change(self.realm.id, txn_type, txn_id, "Update")
 
     def _current(self, kind, body: dict):
         if body.get("Id") in (None, ""):
@@ -125,12 +139,16 @@ class Writer:
         if kind.name not in ("Invoice", "CreditMemo"):
             return
         payments = KINDS["Payment"]
-        for payment in self.realm.payments_linking(kind.name, record.id):
-            payment.body["Line"] = [line for line in payment.body["Line"]
-                                    if (line["LinkedTxn"][0]["TxnType"], line["LinkedTxn"][0]["TxnId"])
-                                    != (kind.name, record.id)]
-            self._bump(payment)
-            self._commit(payments, payment, "Update")
+        self._closing = (kind.name, record.id)
+        try:
+            for payment in self.realm.payments_linking(kind.name, record.id):
+                payment.body["Line"] = [line for line in payment.body["Line"]
+                                        if (line["LinkedTxn"][0]["TxnType"], line["LinkedTxn"][0]["TxnId"])
+                                        != (kind.name, record.id)]
+                self._bump(payment)
+                self._commit(payments, payment, "Update")
+        finally:
+            self._closing = None
 
     # A user's edits in the QBO screens (control routes): no SyncToken check.
 

@@ -233,6 +233,11 @@ def _as_datetime(text: str, utc_offset_minutes: int):
     return moment
 
 
+def parse_time(text: str, utc_offset_minutes: int):
+    """A date or date-time literal as an aware datetime (no offset: the company's), or None."""
+    return _as_datetime(text, utc_offset_minutes)
+
+
 def _sort_key(value, utc_offset_minutes: int):
     if value is None:
         return (1, 0, "")

@@ -3,7 +3,9 @@
 Settings (factory config, or merged by POST /_sandbox/xero/config):
 - clients {client_id: secret}; redirect_uris [..] (null: any); grant_tenants [tenant ids or UK/AU]
   (null: a consent connects both organisations); refresh_grace_seconds (default 1800);
-  webhook_target (URL, stored for the webhook sender); webhook_key;
+  webhook_target (URL the webhooks go to; setting it runs Intent to Receive); webhook_key;
+  webhook_intent_to_receive (default true; false skips the check); webhook_delay_seconds (collect changes
+  into one notification, default 0); webhook_retries, webhook_retry_seconds (see ../webhooks.py);
 - time_scale (sandbox seconds per real second); clock_offset (total jump, seconds);
   clock_advance (jump by this much more); seed (fault randomness);
 - limits {enabled, per_minute, per_day, concurrent, app_per_minute};
@@ -22,6 +24,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from decimal import Decimal
 
+from .. import webhooks as sandbox_webhooks
 from ..clock import SandboxClock
 from ..control import ControlError
 from . import contacts, documents, history, oauth, payments, reference
@@ -31,11 +34,12 @@ from .faults import XeroFaults
 from .limits import DEFAULT_LIMITS, RateLimiter
 from .seeds import seed_tenants, tenant_aliases
 from .store import Context, Store
+from .webhooks import XeroWebhooks
 
 WEBHOOK_KEY = "sandbox-xero-webhook-key-c2FuZGJveC14ZXJvLXdlYmhvb2sta2V5LTAwMQ"  # signs x-xero-signature
 MAX_CHANGES = 10000  # changes kept for the ledger view
 SETTING_KEYS = ("clients", "redirect_uris", "grant_tenants", "refresh_grace_seconds", "webhook_target",
-                "webhook_key")
+                "webhook_key", "webhook_intent_to_receive", *sandbox_webhooks.SETTINGS)
 CLOCK_KEYS = ("time_scale", "clock_offset", "clock_advance", "seed")
 WEBHOOK_CATEGORIES = ("INVOICE", "CONTACT", "CREDITNOTE")  # xero-webhooks.yaml (SUBSCRIPTION is app-level)
 RESOURCE_PATHS = {"INVOICE": "Invoices", "CONTACT": "Contacts", "CREDITNOTE": "CreditNotes"}
@@ -49,7 +53,7 @@ def default_settings() -> dict:
     """The settings a fresh emulator starts with."""
     return {"clients": {oauth.CLIENT_ID: oauth.CLIENT_SECRET}, "redirect_uris": None, "grant_tenants": None,
             "refresh_grace_seconds": oauth.DEFAULT_REFRESH_GRACE_SECONDS, "webhook_target": None,
-            "webhook_key": WEBHOOK_KEY}
+            "webhook_key": WEBHOOK_KEY, "webhook_intent_to_receive": True, **sandbox_webhooks.SETTINGS}
 
 
 class Stats:
@@ -100,6 +104,7 @@ class XeroEmulator:
         self.stats = Stats()
         self.changes: list[dict] = []
         self.change_listeners: list = []  # webhook delivery plugs in here: listener(change_dict)
+        self.webhooks = XeroWebhooks(self)
         self._initial = copy.deepcopy(config)
         self._configure(config, strict=False)
 
@@ -142,6 +147,9 @@ class XeroEmulator:
             changes["grant_tenants"] = resolved
         if "refresh_grace_seconds" in changes:
             changes["refresh_grace_seconds"] = _number(changes["refresh_grace_seconds"], "refresh_grace_seconds", 0)
+        if "webhook_intent_to_receive" in changes and not isinstance(changes["webhook_intent_to_receive"], bool):
+            raise ValueError("webhook_intent_to_receive must be true or false")
+        sandbox_webhooks.check_settings(changes)
         for key in ("time_scale", "clock_offset", "clock_advance"):
             if key in changes:
                 changes[key] = _number(changes[key], key, None)
@@ -162,13 +170,19 @@ class XeroEmulator:
         for key in SETTING_KEYS:
             if key in changes:
                 self.settings[key] = changes[key]
+        if "webhook_target" in changes or "webhook_intent_to_receive" in changes:
+            self.webhooks.target_changed()
 
     def config_view(self) -> dict:
         """The effective settings (client secrets left out)."""
         return {"clients": sorted(self.settings["clients"]), "redirect_uris": self.settings["redirect_uris"],
                 "grant_tenants": self.grant_tenants(),
                 "refresh_grace_seconds": self.settings["refresh_grace_seconds"],
-                "webhook_target": self.settings["webhook_target"], "time_scale": self.clock.time_scale,
+                "webhook_target": self.settings["webhook_target"],
+                "webhook_intent_to_receive": self.settings["webhook_intent_to_receive"],
+                "intent_to_receive": self.webhooks.intent_view(),
+                **{key: self.settings[key] for key in sandbox_webhooks.SETTINGS},
+                "time_scale": self.clock.time_scale,
                 "clock_offset": self.clock.offset, "clock_now": self._now_iso(), "limits": self.limiter.view(),
                 "faults": self.faults.view()}
 
@@ -250,6 +264,10 @@ class XeroEmulator:
         """Counters for tests and benchmarks."""
         return self.stats.view(self.limiter.per_minute_seen())
 
+    def webhooks_view(self) -> dict:
+        """The webhook target, its Intent to Receive result and every logged delivery."""
+        return self.webhooks.view()
+
     def reset(self, options: dict) -> dict:
         """Back to the seeds; tokens go too unless keep_tokens; settings stay unless config is true."""
         with self.store.lock:
@@ -259,6 +277,7 @@ class XeroEmulator:
             self.limiter.reset()
             self.stats.reset()
             self.changes.clear()
+            self.webhooks.reset(keep_intent=not options.get("config"))
             if options.get("config"):
                 self.faults.reset()
                 self.settings.clear()
