@@ -279,12 +279,13 @@ class Bench:
         if provider == "quickbooks":
             from bridge.sandbox.quickbooks import US_REALM_ID
 
-            return {row["DocNumber"]: row["Id"] for row in ledger["realms"][US_REALM_ID]["Invoice"]}
+            return {row["DocNumber"]: row["Id"] for row in ledger["realms"][US_REALM_ID]["invoices"]}
         if provider == "freshbooks":
             business = next(iter(ledger["businesses"].values()))
-            return {row["invoice_number"]: str(row["id"]) for row in business["invoice"]}
-        org = next(iter(ledger["organisations"].values()))
-        return {row["InvoiceNumber"]: row["InvoiceID"] for row in org["Invoices"]}
+            return {row["invoice_number"]: str(row.get("invoiceid", row.get("id"))) for row in business["invoices"]}
+        from bridge.sandbox.xero import UK_TENANT_ID
+
+        return {row["InvoiceNumber"]: row["InvoiceID"] for row in ledger["tenants"][UK_TENANT_ID]["invoices"]}
 
     def tenant(self, provider: str) -> str:
         from bridge.sandbox.quickbooks import US_REALM_ID
@@ -294,7 +295,7 @@ class Bench:
             return US_REALM_ID
         if provider == "xero":
             return UK_TENANT_ID
-        return self.control("freshbooks", "tenants", "GET")[0]["id"]
+        return self.control("freshbooks", "tenants", "GET")[0]["account_id"]
 
     def pay(self, plan: list[tuple[str, str, str]], rate: float) -> dict[str, float]:
         """Record each (provider, tenant, invoice number) payment at a steady rate; invoice number -> time."""
@@ -316,20 +317,20 @@ class Bench:
         return paid
 
     # --- phases --------------------------------------------------------------------------------------
-    def arrivals(self) -> dict[tuple[str, str], float]:
-        """(connection, invoice ledger id) -> when the first webhook naming it reached the bridge."""
+    def arrivals(self) -> dict[tuple[str, str], list[float]]:
+        """(connection, ledger id) -> when each webhook naming it reached the bridge, in order."""
         import sqlalchemy as sa
 
         engine = sa.create_engine(DATABASE_URL)
-        first: dict[tuple[str, str], float] = {}
+        seen: dict[tuple[str, str], list[float]] = {}
         with engine.connect() as conn:
             for connection_id, notices, received in conn.execute(sa.text(
                     "SELECT connection_id, notices, received_at FROM inbound_notices ORDER BY received_at")):
                 for notice in notices:
                     key = (connection_id, str(notice.get("ledger_id")))
-                    first.setdefault(key, received.timestamp())
+                    seen.setdefault(key, []).append(received.timestamp())
         engine.dispose()
-        return first
+        return seen
 
     def wait_for_deliveries(self, expected: int, started: float, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -358,8 +359,9 @@ class Bench:
             if key in by_invoice:
                 delivered = by_invoice[key][0]
                 from_payment.append(delivered - paid_at)
-                if key in arrivals:
-                    from_webhook.append(delivered - arrivals[key])
+                after = [t for t in arrivals.get(key, ()) if t >= paid_at]  # the webhook this payment fired
+                if after:
+                    from_webhook.append(delivered - after[0])
         deliveries = [t for times in by_invoice.values() for t in times]
         span = (max(deliveries) - min(deliveries)) if len(deliveries) > 1 else 0.0
         return {"payments": len(plan), "rate_sent": len(plan) / self.pay_seconds,

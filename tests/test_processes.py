@@ -73,3 +73,15 @@ def test_database_down_is_a_503_problem(make_app):
     assert response.status_code == 503
     assert response.content_type == "application/problem+json"
     assert response.headers["Retry-After"] == "5"
+
+
+def test_an_idle_worker_outlasts_the_redis_socket_timeout(app):
+    from bridge.sync import queue
+    from bridge.sync.worker import make_worker
+
+    socket_timeout = queue.connection(app).connection_pool.connection_kwargs["socket_timeout"]
+    worker = make_worker(app)
+    started = time.monotonic()
+    # Before the fix an idle `bridge worker` took the socket timeout for a lost Redis and quit after 10 s.
+    assert worker.dequeue_job_and_maintain_ttl(390, max_idle_time=socket_timeout + 1) is None
+    assert time.monotonic() - started > socket_timeout

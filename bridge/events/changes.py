@@ -27,7 +27,6 @@ import hashlib
 import json
 import logging
 import secrets
-import time
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
@@ -36,7 +35,6 @@ from flask import Flask
 from redis.exceptions import LockError
 from sqlalchemy.dialects import postgresql, sqlite
 
-from bridge import errors
 from bridge.events import emit_many
 from bridge.events.shapes import event_data, jsonable
 from bridge.ledgers.base import Change
@@ -53,8 +51,6 @@ READABLE = ("active", "paused")
 """Connection states whose ledger changes are read (a paused connection still reports what happens)."""
 LOCK_SECONDS = 120
 """The reader lock's lifetime, renewed after each batch; a reader that died frees it after this long."""
-WAIT_SECONDS = 60.0
-"""How long apply_notices waits for another reader to take its notices before it fails (to be retried)."""
 ROUND_ENTRIES = 200
 """Pending webhook deliveries read in one batch."""
 PENDING_MAX = 10_000
@@ -62,10 +58,6 @@ PENDING_MAX = 10_000
 CLOCK_SKEW = timedelta(minutes=5)
 """Allowance between a ledger's clock and ours when comparing its times with the connection's creation."""
 IDS_PER_SELECT = 500
-
-
-class ReaderBusy(errors.RetryableLedgerError):
-    """Another worker held the connection's change reader too long; the notices are applied on a retry."""
 
 
 def _pending_key(connection_id: str) -> str:
@@ -90,26 +82,27 @@ def reader(app: Flask, connection_id: str, wait: float = 0.0):
 # --- webhooks ------------------------------------------------------------------------------------------
 
 def apply_notices(app: Flask, connection_id: str, notices: list[dict]) -> int:
-    """Read the objects a ledger webhook announced (`[{object, ledger_id, operation}]`, batched) and emit
-    their events once; returns when they are applied (by this call or by the reader that was busy);
-    how many events this call recorded. Raises when the ledger could not be read (retry it)."""
+    """Queue the objects a ledger webhook announced (`[{object, ledger_id, operation}]`) for the connection's
+    reader and, unless another worker is reading, read them (batched) and emit their events once; how many
+    events this call recorded. Raises when the ledger could not be read (retry it).
+
+    A worker that finds the reader busy returns at once: the holder drains the list until it is empty and
+    looks again after releasing, so nothing pushed meanwhile is stranded, and no worker sits waiting.
+    """
     redis_ = queue.connection(app)
     key = _pending_key(connection_id)
     entry = json.dumps({"id": secrets.token_hex(8), "notices": list(notices)})
     with redis_.pipeline() as pipe:
         pipe.rpush(key, entry).ltrim(key, -PENDING_MAX, -1).execute()
-    deadline = time.monotonic() + WAIT_SECONDS
     emitted = 0
     try:
         while True:
             with reader(app, connection_id) as lock:
-                if lock is not None:
-                    emitted += drain(app, connection_id, lock)
-            if redis_.lpos(key, entry) is None:
+                if lock is None:
+                    return emitted  # the holder reads our entry
+                emitted += drain(app, connection_id, lock)
+            if not redis_.llen(key):  # pushed while we were releasing: read it too
                 return emitted
-            if time.monotonic() > deadline:
-                raise ReaderBusy("Another worker is reading this connection's changes; try again shortly.")
-            time.sleep(0.02)
     except BaseException:
         redis_.lrem(key, 1, entry)  # the caller keeps its notices and retries them
         raise

@@ -15,11 +15,20 @@ from bridge.sync.relay import Relay
 
 log = logging.getLogger(__name__)
 
+DEQUEUE_SLICE_SECONDS = 5
+"""Longest wait for a job in one Redis call: under the client's socket timeout (10 s in queue.init_app),
+else an idle worker reads the timeout as Redis lost and quits."""
+
 
 class AppWorker(SimpleWorker):
     """A SimpleWorker (no fork) that runs each job in the Flask app's context."""
 
     app: Flask
+
+    def dequeue_job_and_maintain_ttl(self, timeout, max_idle_time=None):
+        """Wait for a job in slices shorter than the Redis socket timeout (RQ loops over the slices)."""
+        return super().dequeue_job_and_maintain_ttl(
+            min(timeout, DEQUEUE_SLICE_SECONDS) if timeout else timeout, max_idle_time)
 
     def perform_job(self, job, queue):
         """Open the app context around the job."""

@@ -50,9 +50,12 @@ def apply_stored(app: Flask, notice_id: int) -> int:
     try:
         changes.apply_notices(app, connection_id, notices)
     except Exception as exc:
-        with sessions() as db:
+        lost_after = app.config.get("INBOUND_LOST_AFTER_SECONDS", LOST_AFTER_SECONDS)
+        wait = min(float(getattr(exc, "retry_after", None) or lost_after), lost_after)
+        with sessions() as db:  # the sweep takes the row again once `wait` has passed (a rate limit's wait)
             db.execute(sa.update(InboundNotice).where(InboundNotice.id == notice_id).values(
-                last_error=f"{exc.__class__.__name__}: {exc}"[:2000], enqueued_at=utcnow()))
+                last_error=f"{exc.__class__.__name__}: {exc}"[:2000],
+                enqueued_at=utcnow() - timedelta(seconds=lost_after - wait)))
             db.commit()
         raise
     with sessions() as db:
