@@ -1,8 +1,8 @@
 """Latency of ledger events: a payment in a sandbox ledger -> signed webhook -> bridge -> REST hook delivery.
 
 Not a test: it prints figures. Everything runs as in production, on loopback: the sandbox in its own process
-(limits on, time unscaled, webhooks sent immediately as the QuickBooks sandbox and FreshBooks do), the
-Procfile's web command (gunicorn) receiving the ledger webhooks, `bridge worker` processes (relay, inbound
+(limits on, FreshBooks' hidden one at --freshbooks-per-minute, time unscaled, webhooks sent immediately as
+the QuickBooks sandbox and FreshBooks do), the Procfile's web command (gunicorn) receiving the ledger webhooks, `bridge worker` processes (relay, inbound
 jobs, change reads, hook deliveries) and a local receiver subscribed to `invoice.paid` through POST /v1/hooks.
 PostgreSQL database bench_events, Redis db 12.
 
@@ -20,7 +20,6 @@ import argparse
 import json
 import os
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -34,44 +33,15 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+from bench.common import database_url, free_port, fresh_database, machine  # noqa: E402
+
 DB_NAME = "bench_events"
-DATABASE_URL = f"postgresql+psycopg://postgres@127.0.0.1:5432/{DB_NAME}"
+DATABASE_URL = database_url(DB_NAME)
 REDIS_URL = "redis://127.0.0.1:6379/12"
 WEBHOOK_LEDGERS = ("quickbooks", "freshbooks")
 UK_MAPPING = {"tax_categories": {"standard": "OUTPUT2", "zero": "ZERORATEDOUTPUT"},
               "defaults": {"income_account": "200", "payment_account": "090", "tax_code": "NONE"}}
 AMOUNT = "100.00"
-
-
-def free_port() -> int:
-    """A free loopback port."""
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def fresh_database() -> None:
-    """Drop and create the bench database, then migrate it."""
-    import psycopg
-
-    from bridge.store.migrate import upgrade
-
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB_NAME}")
-    upgrade(DATABASE_URL)
-
-
-def machine() -> str:
-    """CPU model, cores and memory, in one line."""
-    cpuinfo = Path("/proc/cpuinfo").read_text()
-    model = next((row.split(":", 1)[1].strip() for row in cpuinfo.splitlines() if row.startswith("model name")), "?")
-    mem_kb = int(next(row.split()[1] for row in Path("/proc/meminfo").read_text().splitlines()
-                      if row.startswith("MemTotal")))
-    return f"{len(os.sched_getaffinity(0))} cores, {model}, {mem_kb / 2**20:.1f} GiB"
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -271,7 +241,11 @@ class Bench:
         if pending:
             raise SystemExit(f"{len(pending)} set-up invoices not written in {self.args.setup_timeout}s")
         for provider in self.connections:
-            self.control(provider, "config", json={"limits": {"enabled": True}})
+            limits = {"enabled": True}
+            if provider == "freshbooks":  # its limit is unpublished: the sandbox's figure is invented
+                limits = {"enabled": self.args.freshbooks_per_minute > 0,
+                          "per_minute": max(1, self.args.freshbooks_per_minute)}
+            self.control(provider, "config", json={"limits": limits})
 
     def ledger_invoice_ids(self, provider: str) -> dict[str, str]:
         """Invoice number -> ledger id, as the sandbox holds them."""
@@ -353,15 +327,18 @@ class Bench:
         for arrived, event in self.receiver.events("invoice.paid")[before:]:
             key = (event["connection_id"], str(event["data"].get("ledger_id")))
             by_invoice.setdefault(key, []).append(arrived)
-        wanted = {(self.connections[p], ids[p][number]): paid[number] for p, _, number in plan}
+        wanted = {(self.connections[p], ids[p][number]): (p, paid[number]) for p, _, number in plan}
         from_webhook, from_payment = [], []
-        for key, paid_at in wanted.items():
+        per_ledger = {p: {"webhook_to_delivery": [], "payment_to_delivery": []} for p in WEBHOOK_LEDGERS}
+        for key, (provider, paid_at) in wanted.items():
             if key in by_invoice:
                 delivered = by_invoice[key][0]
                 from_payment.append(delivered - paid_at)
+                per_ledger[provider]["payment_to_delivery"].append(delivered - paid_at)
                 after = [t for t in arrivals.get(key, ()) if t >= paid_at]  # the webhook this payment fired
                 if after:
                     from_webhook.append(delivered - after[0])
+                    per_ledger[provider]["webhook_to_delivery"].append(delivered - after[0])
         deliveries = [t for times in by_invoice.values() for t in times]
         span = (max(deliveries) - min(deliveries)) if len(deliveries) > 1 else 0.0
         return {"payments": len(plan), "rate_sent": len(plan) / self.pay_seconds,
@@ -369,7 +346,7 @@ class Bench:
                 "lost": sum(1 for key in wanted if key not in by_invoice),
                 "twice": sum(len(times) - 1 for times in by_invoice.values()),
                 "unexpected": sum(1 for key in by_invoice if key not in wanted),
-                "webhook_to_delivery": from_webhook, "payment_to_delivery": from_payment,
+                "webhook_to_delivery": from_webhook, "payment_to_delivery": from_payment, "per_ledger": per_ledger,
                 "events_per_second": len(deliveries) / span if span else 0.0}
 
     def polling_phase(self, numbers: list[str]) -> dict:
@@ -400,7 +377,7 @@ class Bench:
                 "twice": sum(len(times) - 1 for times in delivered.values()), "latency": latencies}
 
     def run(self) -> dict:
-        fresh_database()
+        fresh_database(DB_NAME)
         import redis
 
         redis.Redis.from_url(REDIS_URL).flushdb()
@@ -441,6 +418,8 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=50.0, help="payments per second")
     parser.add_argument("--xero-payments", type=int, default=20)
     parser.add_argument("--poll-seconds", type=int, default=60, help="BRIDGE_POLL_SECONDS for the run")
+    parser.add_argument("--freshbooks-per-minute", type=int, default=60,
+                        help="the FreshBooks sandbox's hidden per-account limit (unpublished; 0: off)")
     parser.add_argument("--workers", type=int, default=2, help="`bridge worker` processes")
     parser.add_argument("--web-workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--setup-timeout", type=float, default=600)
@@ -459,14 +438,20 @@ def main() -> None:
     finally:
         bench.shutdown()
     hooks, poll = figures["webhooks"], figures["polling"]
-    print(f"machine: {machine()}; {datetime.now().isoformat(timespec='seconds')}; "
+    info = machine()
+    print(f"machine: {info['nproc']} cores, {info['cpu']}, {info['memory_gib']} GiB; {datetime.now().isoformat(timespec='seconds')}; "
           f"{args.workers} worker processes, {args.web_workers} gunicorn workers; logs in {bench.tmp}")
-    print(f"webhooks: {hooks['payments']} payments at {hooks['rate_sent']:.1f}/s in QuickBooks + FreshBooks")
+    print(f"webhooks: {hooks['payments']} payments at {hooks['rate_sent']:.1f}/s in QuickBooks + FreshBooks "
+          f"(FreshBooks hidden limit: {args.freshbooks_per_minute or 'off'}/min)")
     print(f"  webhook arrival -> hook delivery: p50 {seconds(hooks['webhook_to_delivery'], 0.5)}, "
           f"p99 {seconds(hooks['webhook_to_delivery'], 0.99)}, max {seconds(hooks['webhook_to_delivery'], 1.0)} "
           f"(target p99 <= 1000 ms)")
     print(f"  payment in sandbox -> hook delivery: p50 {seconds(hooks['payment_to_delivery'], 0.5)}, "
           f"p99 {seconds(hooks['payment_to_delivery'], 0.99)}")
+    for provider, figures_ in hooks["per_ledger"].items():
+        print(f"  {provider}: webhook arrival -> delivery p50 {seconds(figures_['webhook_to_delivery'], 0.5)}, "
+              f"p99 {seconds(figures_['webhook_to_delivery'], 0.99)}; payment -> delivery "
+              f"p50 {seconds(figures_['payment_to_delivery'], 0.5)}, p99 {seconds(figures_['payment_to_delivery'], 0.99)}")
     print(f"  delivered {hooks['delivered']}, lost {hooks['lost']}, delivered twice {hooks['twice']}, "
           f"unexpected {hooks['unexpected']}; {hooks['events_per_second']:.1f} events/s")
     print(f"polling (Xero, every {args.poll_seconds} s): {poll['payments']} payments, delivered {poll['delivered']}, "

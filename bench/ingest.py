@@ -9,7 +9,6 @@ import logging
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,9 +25,14 @@ import requests
 from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parent.parent
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench import common  # noqa: E402
+from bench.common import PG_ADMIN, database_url, free_port  # noqa: E402
+
 DB_NAME = "bench_ingest"
-DATABASE_URL = f"postgresql+psycopg://postgres@127.0.0.1:5432/{DB_NAME}"
+DATABASE_URL = database_url(DB_NAME)
 REDIS_URL = "redis://127.0.0.1:6379/14"
 TARGET_RPS, TARGET_P99_MS, TARGET_PAYLOAD_MS = 1000, 50.0, 0.05
 MARK = "BENCH_JSON "
@@ -98,29 +102,6 @@ def body_parts() -> list[str]:
 def body(uid: str) -> str:
     """The invoice JSON of one request."""
     return uid.join(body_parts())
-
-
-def free_port() -> int:
-    """A free loopback TCP port."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def fresh_database() -> None:
-    """Drop and create the bench database, then migrate it."""
-    from bridge.store.migrate import upgrade
-
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB_NAME}")
-    upgrade(DATABASE_URL)
-
-
-def drop_database() -> None:
-    """Drop the bench database."""
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
 
 
 def connect_account(settings: dict, public_url: str) -> tuple[str, str]:
@@ -263,14 +244,9 @@ def payload_cpu(iterations: int) -> tuple[float, float, float]:
 
 def machine() -> dict:
     """nproc, CPU model, memory, PostgreSQL and Redis versions."""
-    cpuinfo = Path("/proc/cpuinfo").read_text()
-    model = next((row.split(":", 1)[1].strip() for row in cpuinfo.splitlines() if row.startswith("model name")), "?")
-    mem_kb = int(next(row.split()[1] for row in Path("/proc/meminfo").read_text().splitlines()
-                      if row.startswith("MemTotal")))
     with psycopg.connect(PG_ADMIN) as conn:
         pg = conn.execute("SHOW server_version").fetchone()[0]
-    return {"nproc": len(os.sched_getaffinity(0)), "cpu": model, "memory_gib": round(mem_kb / 2**20, 1),
-            "loadavg_at_start": LOADAVG,
+    return {**common.machine(), "loadavg_at_start": LOADAVG,
             "postgresql": pg, "redis": redis.Redis.from_url(REDIS_URL).info("server")["redis_version"]}
 
 
@@ -296,7 +272,7 @@ def main() -> None:
     public_url = f"http://127.0.0.1:{port}"
     secret = Fernet.generate_key().decode()
     redis.Redis.from_url(REDIS_URL).flushdb()
-    fresh_database()
+    common.fresh_database(DB_NAME)
     sandbox = serve(host="127.0.0.1", port=0)
     web = None
     try:
@@ -349,7 +325,7 @@ def main() -> None:
         if web is not None:
             stop_web(web)
         sandbox.shutdown()
-        drop_database()
+        common.drop_database(DB_NAME)
         shutil.rmtree(tmp, ignore_errors=True)
 
     validate_ms, payload_ms, payload_best = payload_cpu(args.iterations)

@@ -39,9 +39,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+from bench import common  # noqa: E402
+from bench.common import database_url, machine  # noqa: E402
+
 DB_NAME = "bench_throughput"
-DATABASE_URL = f"postgresql+psycopg://postgres@127.0.0.1:5432/{DB_NAME}"
+DATABASE_URL = database_url(DB_NAME)
 REDIS_URL = "redis://127.0.0.1:6379/15"
 PUBLIC_URL = "http://127.0.0.1:5999"  # OAuth callbacks are replayed through the test client
 PROVIDERS = ("quickbooks", "xero")
@@ -165,36 +167,6 @@ def worker_main(config_file: str, threads: int) -> None:
 # --------------------------------------------------------------------------------------------------
 # Helpers of the driving process.
 # --------------------------------------------------------------------------------------------------
-def fresh_database() -> None:
-    """Drop and create the bench database, then migrate it."""
-    import psycopg
-
-    from bridge.store.migrate import upgrade
-
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DB_NAME}")
-    upgrade(DATABASE_URL)
-
-
-def drop_database() -> None:
-    """Drop the bench database."""
-    import psycopg
-
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
-
-
-def machine() -> dict:
-    """nproc, CPU model, memory, load average."""
-    cpuinfo = Path("/proc/cpuinfo").read_text()
-    model = next((row.split(":", 1)[1].strip() for row in cpuinfo.splitlines() if row.startswith("model name")), "?")
-    mem_kb = int(next(row.split()[1] for row in Path("/proc/meminfo").read_text().splitlines()
-                      if row.startswith("MemTotal")))
-    return {"nproc": len(os.sched_getaffinity(0)), "cpu": model, "memory_gib": round(mem_kb / 2**20, 1),
-            "loadavg_at_start": Path("/proc/loadavg").read_text().split()[0]}
-
-
 def cpu_seconds(pid: int) -> float:
     """utime + stime of one process, in seconds."""
     try:
@@ -740,7 +712,7 @@ class Bench:
         import redis
 
         redis.Redis.from_url(REDIS_URL).flushdb()
-        fresh_database()
+        common.fresh_database(DB_NAME)
         self.start_sandbox()
         self.make_app()
         self.connect()
@@ -891,7 +863,7 @@ def main() -> None:
     finally:
         bench.shutdown()
         try:
-            drop_database()
+            common.drop_database(DB_NAME)
         except Exception as exc:  # noqa: BLE001
             bench.notes.append(f"could not drop {DB_NAME}: {exc}")
     elapsed = time.monotonic() - bench.started

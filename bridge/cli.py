@@ -69,11 +69,14 @@ def serve(host: str, port: int, workers: int) -> None:
 
 @main.command()
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
-def worker(burst: bool) -> None:
-    """Run an RQ worker (with RQ's scheduler) and the outbox relay."""
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(min=1),
+              help="Jobs run at once: this many RQ workers in the process (ledger reads and hook deliveries "
+                   "mostly wait on the network).")
+def worker(burst: bool, threads: int) -> None:
+    """Run RQ workers (one with RQ's scheduler) and the outbox relay."""
     from bridge.sync import queue
     from bridge.sync.relay import Relay
-    from bridge.sync.worker import make_worker
+    from bridge.sync.worker import ThreadWorkers, make_worker
 
     app = _app()
     if queue.is_embedded(app):
@@ -84,10 +87,12 @@ def worker(burst: bool) -> None:
     relay = Relay(app)
     threading.Thread(target=relay.run, name="relay", daemon=True).start()
     start_ticking(app)
+    pool = ThreadWorkers(app, 0 if burst else threads - 1).start()
     try:
         make_worker(app).work(with_scheduler=True, burst=burst)
     finally:
         relay.stop()
+        pool.stop(timeout=20)
 
 
 @main.group()

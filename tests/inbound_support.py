@@ -20,6 +20,7 @@ def record_applied(monkeypatch) -> list[tuple[str, list[dict]]]:
     def record(app, connection_id, notices):
         with lock:
             calls.append((connection_id, notices))
+        return 0
 
     monkeypatch.setattr(changes, "apply_notices", record)
     return calls
@@ -33,7 +34,7 @@ def drain(app) -> None:
 def inbound_jobs(app) -> list:
     """The apply jobs waiting on the events queue."""
     events = queue.get_queue(queue.EVENTS, app)
-    return [job for job in events.get_jobs() if job.func_name.endswith("apply_notices_job")]
+    return [job for job in events.get_jobs() if job.func_name.endswith("apply_connection_job")]
 
 
 def stored(app) -> list[InboundNotice]:

@@ -263,6 +263,37 @@ def test_dispatching_twice_makes_one_delivery_and_a_job_run_twice_sends_once(app
     assert len(receiver.at("/hook")) == 1
 
 
+def test_deliveries_handed_over_at_once_are_not_made_or_enqueued_again_by_the_relay(app, client, api_key,
+                                                                                      receiver):
+    subscribe(client, api_key, receiver.url(), "invoice.paid")
+    subscribe(client, api_key, receiver.url(), "invoice.created")  # not this event's
+    with app.extensions["bridge.sessions"]() as db:
+        ids = events.emit_many(db, [{"account_id": account_of(client, api_key), "event": "invoice.paid",
+                                     "data": {"external_id": "x"}, "dedupe_key": "paid-x"}])
+        db.commit()
+    events_queue = queue.get_queue(queue.EVENTS, app)
+    assert dispatch.deliver_new(app, ids) == 1 and events_queue.count == 1
+    assert dispatch.deliver_new(app, ids) == 0  # the reader running twice
+    assert dispatch.dispatch(app) == 0 and events_queue.count == 1  # the relay's pass finds it made and queued
+    with app.extensions["bridge.sessions"]() as db:
+        (row,) = db.execute(sa.select(HookDelivery)).scalars().all()
+    with app.app_context():
+        assert delivery.deliver(app, row.id) == "delivered"
+    assert len(receiver.at("/hook")) == 1
+
+
+def test_deliveries_redis_refused_at_once_are_enqueued_by_the_relay(app, client, api_key, receiver, monkeypatch):
+    subscribe(client, api_key, receiver.url(), "invoice.paid")
+    with app.extensions["bridge.sessions"]() as db:
+        ids = events.emit_many(db, [{"account_id": account_of(client, api_key), "event": "invoice.paid",
+                                     "data": {"external_id": "x"}}])
+        db.commit()
+    with monkeypatch.context() as down:
+        down.setattr(dispatch, "_enqueue", lambda app_, delivery_ids: False)
+        assert dispatch.deliver_new(app, ids) == 0
+    assert dispatch.dispatch(app) == 1 and queue.get_queue(queue.EVENTS, app).count == 1
+
+
 def test_a_lost_delivery_job_is_enqueued_again(app, client, api_key, receiver):
     app.config["HOOK_LOST_AFTER_SECONDS"] = 0.2
     subscribe(client, api_key, receiver.url(), "invoice.paid")

@@ -181,8 +181,8 @@ def test_signed_delivery_is_recorded_once_and_replay_does_nothing_twice(app, cli
     assert row.connection_id == connection_id
     assert row.notices == [{"object": "invoice", "ledger_id": "4001", "operation": "update"}]
     assert len(inbound_jobs(app)) == 1
-    assert jobs.apply_stored(app, row.id) == 1
-    assert jobs.apply_stored(app, row.id) == 0  # a second run of the job does nothing
+    jobs.apply_pending(app, connection_id)
+    jobs.apply_pending(app, connection_id)  # a second run of the job does nothing
     assert applied == [(connection_id, [{"object": "invoice", "ledger_id": "4001", "operation": "update"}])]
 
 
@@ -192,7 +192,7 @@ def test_identical_delivery_after_the_first_was_applied_is_read_again(app, clien
     with_verified_callback(app, connection_id)
     form = delivery("invoice.update", "4001")
     assert fb_post(client, form).status_code == 200
-    jobs.apply_stored(app, stored(app)[0].id)
+    jobs.apply_pending(app, connection_id)
     assert fb_post(client, form).status_code == 200
     assert len(stored(app)) == 2
 

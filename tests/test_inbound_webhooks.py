@@ -16,7 +16,7 @@ from bridge.events.inbound.common import hmac_base64
 from bridge.events.inbound.quickbooks import notices_by_realm
 from bridge.events.inbound.xero import notices_by_tenant
 from bridge.sandbox.xero import UK_TENANT_ID
-from bridge.store.models import Connection
+from bridge.store.models import Connection, utcnow
 from bridge.sync.relay import Relay
 from tests.conftest import UK_REALM, US_REALM, auth, connect, connect_quickbooks, sample_invoice, wait_for
 from tests.inbound_support import drain, inbound_jobs, record_applied, stored
@@ -156,6 +156,30 @@ def test_one_delivery_reaches_every_connection_of_the_realm_each_with_its_own_jo
     assert sorted(applied) == sorted([(first, EXPECTED_QBO), (second, EXPECTED_QBO)])
 
 
+def test_a_burst_of_deliveries_to_one_connection_wakes_one_job_that_applies_them_in_one_batch(
+        app, client, api_key, applied):
+    connection_id = connect_quickbooks(client, api_key)
+    for n in range(5):
+        assert qbo_post(client, app, {"eventNotifications": [{"realmId": US_REALM, "dataChangeEvent": {"entities": [
+            {"name": "Payment", "id": str(100 + n), "operation": "Create",
+             "lastUpdated": f"2026-01-20T10:00:0{n}.000Z"}]}}]}).status_code == 200
+    assert len(stored(app)) == 5 and len(inbound_jobs(app)) == 1
+    drain(app)
+    assert applied == [(connection_id, [{"object": "payment", "ledger_id": str(100 + n), "operation": "create"}
+                                        for n in range(5)])]
+    assert all(row.processed_at is not None and row.attempts == 1 for row in stored(app))
+
+
+def test_a_delivery_stored_after_the_job_started_wakes_another_job(app, client, api_key, applied):
+    connection_id = connect_quickbooks(client, api_key)
+    assert qbo_post(client, app, QBO_LEGACY).status_code == 200
+    jobs.apply_pending(app, connection_id)  # the waiting job runs
+    assert qbo_post(client, app, QBO_CLOUDEVENTS).status_code == 200
+    assert len(inbound_jobs(app)) == 2  # the first never ran through the queue here; the second is new
+    drain(app)
+    assert applied == [(connection_id, EXPECTED_QBO), (connection_id, EXPECTED_QBO)]
+
+
 # --- Xero --------------------------------------------------------------------------------------------
 
 def test_xero_intent_to_receive_good_signature_is_an_empty_200_without_cookies(app, client):
@@ -248,6 +272,7 @@ def test_a_failed_apply_is_kept_and_tried_again_by_the_sweep(make_app, monkeypat
         calls.append(connection_id_)
         if len(calls) == 1:
             raise RuntimeError("ledger unreachable")
+        return 0
 
     monkeypatch.setattr(changes, "apply_notices", flaky)
     assert qbo_post(client, app, QBO_LEGACY).status_code == 200
@@ -292,3 +317,32 @@ def test_a_payment_recorded_in_the_quickbooks_sandbox_becomes_one_invoice_paid_e
     assert deliveries and all(d["state"] == "delivered" and d["status"] == 200 for d in deliveries)
     (event,) = paid_events()
     assert event.data["ledger_id"] == done["ledger_id"]
+
+
+def test_a_read_refused_for_the_rate_limit_rests_while_newer_deliveries_are_read(app, client, api_key, monkeypatch):
+    from bridge import errors
+
+    connection_id = connect_quickbooks(client, api_key)
+    calls = []
+
+    def limited_once(app_, connection_id_, notices):
+        calls.append([notice["ledger_id"] for notice in notices])
+        if len(calls) == 1:
+            raise errors.LedgerRateLimited("The ledger's rate limit for this connection is reached.", retry_after=30)
+        return 0
+
+    monkeypatch.setattr(changes, "apply_notices", limited_once)
+
+    def payment(ledger_id: str) -> dict:
+        return {"eventNotifications": [{"realmId": US_REALM, "dataChangeEvent": {"entities": [
+            {"name": "Payment", "id": ledger_id, "operation": "Create", "lastUpdated": "2026-01-20T10:00:00.000Z"}]}}]}
+
+    assert qbo_post(client, app, payment("100")).status_code == 200
+    drain(app)
+    assert qbo_post(client, app, payment("101")).status_code == 200
+    drain(app)
+    assert calls == [["100"], ["101"]]  # the refused one waits for the ledger; the newer one is read now
+    first, second = stored(app)
+    assert first.processed_at is None and "rate limit" in first.last_error and second.processed_at is not None
+    assert 25 < (first.retry_at - utcnow()).total_seconds() <= 30
+    assert jobs.sweep(app) == 0  # not before its wait

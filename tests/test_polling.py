@@ -6,9 +6,11 @@ import time
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 
-from bridge.events import changes, polling
-from bridge.store.models import utcnow
+from bridge.events import polling
+from bridge.events.inbound import common
+from bridge.store.models import InboundNotice, utcnow
 from bridge.sync.worker import EmbeddedRuntime
 from tests.conftest import make_key
 from tests.ledger_changes import TOTAL, api_requests, connect_ledger, names, pay, recorded, write_invoice
@@ -110,12 +112,14 @@ def test_the_relay_polls_each_connection_every_poll_seconds(make_app, sandbox):
         running.stop()
 
 
-def test_polls_also_apply_webhook_notices_left_waiting(app, client, api_key, sandbox, runtime):
+def test_polls_also_apply_webhook_notices_left_waiting(app, client, api_key, sandbox, runtime, monkeypatch):
     connection_id = connect_ledger(client, api_key, "quickbooks")
     invoice_id = write_invoice(client, api_key, connection_id, "quickbooks", "inv-1")
-    pending = f"bridge:changes:{connection_id}:pending"  # a delivery whose worker died before reading it
-    changes.queue.connection(app).rpush(pending, '{"id": "x", "notices": [{"object": "invoice", "ledger_id": "'
-                                        + invoice_id + '", "operation": "create"}]}')
+    monkeypatch.setattr(common, "wake", lambda *args, **kwargs: True)  # a delivery whose job was lost
+    with app.extensions["bridge.sessions"]() as db:
+        common.record(app, db, "quickbooks", {connection_id: [
+            {"object": "invoice", "ledger_id": invoice_id, "operation": "create"}]}, "lost-delivery")
     polling.poll(app, connection_id)
     assert names(recorded(app, connection_id)) == ["invoice.created"]
-    assert changes.queue.connection(app).llen(pending) == 0
+    with app.extensions["bridge.sessions"]() as db:
+        assert db.execute(sa.select(InboundNotice.processed_at)).scalar() is not None

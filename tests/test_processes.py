@@ -85,3 +85,33 @@ def test_an_idle_worker_outlasts_the_redis_socket_timeout(app):
     # Before the fix an idle `bridge worker` took the socket timeout for a lost Redis and quit after 10 s.
     assert worker.dequeue_job_and_maintain_ttl(390, max_idle_time=socket_timeout + 1) is None
     assert time.monotonic() - started > socket_timeout
+
+
+def nap(seconds: float) -> float:
+    """A job that waits, as a ledger read or a hook delivery does; returns when it started."""
+    started = time.time()
+    time.sleep(seconds)
+    return started
+
+
+def test_a_bridge_worker_runs_as_many_jobs_at_once_as_it_has_threads(make_app, redis_url):
+    from bridge.sync import queue
+
+    if not redis_url:
+        raise AssertionError("bridge worker needs the real Redis (BRIDGE_TEST_REDIS_URL)")
+    app = make_app()
+    events = queue.get_queue(queue.EVENTS, app)
+    jobs = [events.enqueue(nap, 2.0) for _ in range(3)]
+    process = subprocess.Popen([sys.executable, "-m", "bridge.cli", "--log-level", "WARNING", "worker", "--threads", "3"],
+                               env=bridge_env(app), cwd=ROOT, start_new_session=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not all(job.get_status(refresh=True) == "finished" for job in jobs):
+            assert time.monotonic() < deadline, [job.get_status() for job in jobs]
+            time.sleep(0.1)
+        starts = sorted(job.return_value() for job in jobs)
+        assert starts[-1] - starts[0] < 1.5  # side by side, not one after another (2 s apart)
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(30)

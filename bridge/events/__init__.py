@@ -30,10 +30,11 @@ def emit(db, *, account_id: str, event: str, data: dict, connection_id: str | No
     return event_id if result.rowcount else None
 
 
-def emit_many(db, events: list[dict]) -> None:
-    """Record several events (dicts of emit's keyword arguments) in one statement; the caller commits."""
+def emit_many(db, events: list[dict]) -> list[str]:
+    """Record several events (dicts of emit's keyword arguments) in one statement; the caller commits.
+    Returns the ids given to them (a repeat of a recorded event keeps the first one's)."""
     if not events:
-        return
+        return []
     for event in events:
         if event["event"] not in EVENTS:
             raise ValueError(f"unknown event {event['event']!r}")
@@ -42,6 +43,7 @@ def emit_many(db, events: list[dict]) -> None:
              **event} for event in events]
     insert = (postgresql.insert if db.bind.dialect.name == "postgresql" else sqlite.insert)(Event)
     db.execute(insert.on_conflict_do_nothing(index_elements=["account_id", "dedupe_key"]), rows)
+    return [row["id"] for row in rows]
 
 
 def recent(db, account_id: str, event: str | None = None, connection_id: str | None = None,

@@ -17,8 +17,8 @@ Dedupe keys name the change (an invoice's n-th payoff, a version's fingerprint),
 seeing the same change, or a replayed webhook, record one event.
 
 One reader per connection at a time (a Redis lock held while reading and committing), so an older read
-never lands after a newer one; notices that arrive meanwhile wait in a Redis list and the lock holder
-reads them with its next batch, which keeps webhook bursts to a few batched reads.
+never lands after a newer one; webhook notices that arrive meanwhile wait as stored rows, and the lock
+holder reads them with its next batch (bridge.events.inbound.jobs), which keeps bursts to a few batched reads.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import secrets
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
@@ -35,7 +35,7 @@ from flask import Flask
 from redis.exceptions import LockError
 from sqlalchemy.dialects import postgresql, sqlite
 
-from bridge.events import emit_many
+from bridge.events import dispatch, emit_many
 from bridge.events.shapes import event_data, jsonable
 from bridge.ledgers.base import Change
 from bridge.store.models import Connection, LedgerObject, ObservedObject, utcnow
@@ -50,18 +50,13 @@ they pay)."""
 READABLE = ("active", "paused")
 """Connection states whose ledger changes are read (a paused connection still reports what happens)."""
 LOCK_SECONDS = 120
-"""The reader lock's lifetime, renewed after each batch; a reader that died frees it after this long."""
-ROUND_ENTRIES = 200
-"""Pending webhook deliveries read in one batch."""
-PENDING_MAX = 10_000
-"""Deliveries kept waiting per connection; beyond that the oldest go (the poll still finds their changes)."""
+"""The reader lock's lifetime, renewed before each batch; a reader that died frees it after this long."""
+READ_PATIENCE_SECONDS = 30.0
+"""How long one read waits for its rate-limit slot: the reader keeps its notices and waits (more gather
+meanwhile, so the next read carries more) rather than handing them back for a retry."""
 CLOCK_SKEW = timedelta(minutes=5)
 """Allowance between a ledger's clock and ours when comparing its times with the connection's creation."""
 IDS_PER_SELECT = 500
-
-
-def _pending_key(connection_id: str) -> str:
-    return f"bridge:changes:{connection_id}:pending"
 
 
 @contextmanager
@@ -82,51 +77,9 @@ def reader(app: Flask, connection_id: str, wait: float = 0.0):
 # --- webhooks ------------------------------------------------------------------------------------------
 
 def apply_notices(app: Flask, connection_id: str, notices: list[dict]) -> int:
-    """Queue the objects a ledger webhook announced (`[{object, ledger_id, operation}]`) for the connection's
-    reader and, unless another worker is reading, read them (batched) and emit their events once; how many
-    events this call recorded. Raises when the ledger could not be read (retry it).
-
-    A worker that finds the reader busy returns at once: the holder drains the list until it is empty and
-    looks again after releasing, so nothing pushed meanwhile is stranded, and no worker sits waiting.
-    """
-    redis_ = queue.connection(app)
-    key = _pending_key(connection_id)
-    entry = json.dumps({"id": secrets.token_hex(8), "notices": list(notices)})
-    with redis_.pipeline() as pipe:
-        pipe.rpush(key, entry).ltrim(key, -PENDING_MAX, -1).execute()
-    emitted = 0
-    try:
-        while True:
-            with reader(app, connection_id) as lock:
-                if lock is None:
-                    return emitted  # the holder reads our entry
-                emitted += drain(app, connection_id, lock)
-            if not redis_.llen(key):  # pushed while we were releasing: read it too
-                return emitted
-    except BaseException:
-        redis_.lrem(key, 1, entry)  # the caller keeps its notices and retries them
-        raise
-
-
-def drain(app: Flask, connection_id: str, lock) -> int:
-    """Apply every pending webhook delivery of the connection, a batch at a time (the caller holds the
-    reader); how many events were recorded."""
-    redis_ = queue.connection(app)
-    key = _pending_key(connection_id)
-    emitted = 0
-    while entries := redis_.lrange(key, 0, ROUND_ENTRIES - 1):
-        notices = [notice for entry in entries for notice in json.loads(entry)["notices"]]
-        emitted += apply_now(app, connection_id, notices)
-        with redis_.pipeline() as pipe:
-            for entry in entries:
-                pipe.lrem(key, 1, entry)
-            pipe.execute()
-        lock.extend(LOCK_SECONDS, replace_ttl=True)
-    return emitted
-
-
-def apply_now(app: Flask, connection_id: str, notices: list[dict]) -> int:
-    """Read the announced objects and apply their changes (the caller holds the reader)."""
+    """Read the objects ledger webhooks announced (`[{object, ledger_id, operation}]`, batched) and emit
+    their events once (the caller holds the reader); how many events were recorded. Raises when the ledger
+    could not be read (retry it)."""
     with app.extensions["bridge.sessions"]() as db:
         connection = db.get(Connection, connection_id)
         if connection is None or connection.status not in READABLE:
@@ -137,17 +90,31 @@ def apply_now(app: Flask, connection_id: str, notices: list[dict]) -> int:
         if notice.get("object") in OBJECTS and notice.get("ledger_id"):
             ids = wanted.setdefault(notice["object"], {})
             ids[str(notice["ledger_id"])] = _stronger(ids.get(str(notice["ledger_id"])), notice.get("operation"))
-    adapter = adapter_for(app, connection)
+    adapter = adapter_for(app, connection, max_sleep=READ_PATIENCE_SECONDS)
     changes = []
-    for obj, ids in wanted.items():
-        found = adapter.read_objects(obj, list(ids))
-        for ledger_id, operation in ids.items():
+    for obj, found in _read_side_by_side(app, connection, adapter, wanted).items():
+        for ledger_id, operation in wanted[obj].items():
             data = found.get(ledger_id)
             if data is None:
                 changes.append(Change(obj, {"ledger_id": ledger_id, "deleted": True}, "delete"))
             else:
                 changes.append(Change(obj, data, operation))
     return apply_changes(app, connection, changes, adapter)
+
+
+def _read_side_by_side(app: Flask, connection: Connection, adapter, wanted: dict[str, dict]) -> dict[str, dict]:
+    """Each kind of object read by id, the kinds side by side (a payment and its invoice in the time of one
+    read; each thread has its own adapter and takes its own rate-limit slot)."""
+    if len(wanted) < 2:
+        return {obj: adapter.read_objects(obj, list(ids)) for obj, ids in wanted.items()}
+
+    def read(obj: str) -> tuple[str, dict]:
+        with app.app_context():
+            own = adapter_for(app, connection, max_sleep=READ_PATIENCE_SECONDS)
+            return obj, own.read_objects(obj, list(wanted[obj]))
+
+    with ThreadPoolExecutor(max_workers=len(wanted), thread_name_prefix="change-read") as pool:
+        return dict(pool.map(read, wanted))
 
 
 OPERATION_WEIGHT = {"update": 0, "create": 1, "void": 2, "delete": 3}
@@ -176,12 +143,13 @@ def apply_changes(app: Flask, connection: Connection, changes: list[Change], ada
         for change in sorted(changes, key=lambda change: OBJECTS.index(change.object)):
             decide.change(change)
         events = decide.events()
-        emit_many(db, events)
+        event_ids = emit_many(db, events)
         _remember(db, connection.id, decide.states)
         if before_commit is not None:
             before_commit(db)
         db.commit()
     if events:
+        dispatch.deliver_new(app, event_ids)  # REST hooks now, not at the relay's next pass
         queue.wake_relay(app)
         log.info("connection %s: %d ledger change events from %d changes", connection.id, len(events), len(changes))
     return len(events)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 import certifi
@@ -31,6 +32,8 @@ from bridge.store.models import Event, HookDelivery, HookSubscription, utcnow
 log = logging.getLogger(__name__)
 
 TIMEOUT_SECONDS = 10.0
+GROUP_SENDERS = 4
+"""Deliveries of one group in flight at once."""
 CONNECT_TIMEOUT_SECONDS = 5.0
 LEASE_SECONDS = 45
 """A claimed delivery is not sent again by another job before this (longer than a request can take)."""
@@ -58,6 +61,19 @@ class Failure(Exception):
 def deliver_job(delivery_id: str) -> str:
     """RQ job: send one delivery if it is due; returns what happened."""
     return deliver(current_app._get_current_object(), delivery_id)
+
+
+def deliver_group_job(delivery_ids: list[str]) -> list[str]:
+    """RQ job: send one hook's new deliveries (as deliver_job each, GROUP_SENDERS at a time); what happened
+    to each."""
+    app = current_app._get_current_object()
+
+    def one(delivery_id: str) -> str:
+        with app.app_context():
+            return deliver(app, delivery_id)
+
+    with ThreadPoolExecutor(max_workers=min(GROUP_SENDERS, len(delivery_ids)), thread_name_prefix="hook") as pool:
+        return list(pool.map(one, delivery_ids))
 
 
 def deliver(app: Flask, delivery_id: str) -> str:

@@ -1,4 +1,5 @@
 """The hook dispatcher, run by the relay's leader: new events become deliveries, due deliveries become jobs.
+(Ledger change events are handed over at once by their reader, `deliver_new`; the pass is the backstop.)
 
 Each pass reads the events after the cursor's floor that match an active subscription (by account,
 event name and connection, made after the subscription) and have no delivery yet, and inserts one
@@ -17,6 +18,7 @@ import secrets
 import time
 from datetime import timedelta
 
+import redis
 import sqlalchemy as sa
 from flask import Flask
 from rq import Queue
@@ -28,6 +30,7 @@ from bridge.sync import queue
 log = logging.getLogger(__name__)
 
 CURSOR = "hooks"
+PAIR = ["subscription_id", "event_id"]
 BATCH = 500
 """Deliveries made, and jobs enqueued, per round."""
 ROUNDS = 10
@@ -39,6 +42,8 @@ RESCAN_SECONDS = 2.0
 LOST_AFTER_SECONDS = 120
 """A delivery enqueued this long ago and neither claimed nor finished is enqueued again."""
 JOB_TIMEOUT = 60
+IN_GROUP = 10
+"""New deliveries of one hook handed to one job (a slow target holds back only its own)."""
 RESULT_TTL = 600
 FAILURE_TTL = 7 * 24 * 3600
 
@@ -81,19 +86,13 @@ def make_deliveries(app: Flask) -> int:
         if active and newest > start:
             sub, ev = HookSubscription, Event
             rows = db.execute(
-                sa.select(ev.seq, ev.id, sub.id).join(sub, sa.and_(
-                    sub.account_id == ev.account_id, sub.event == ev.event, sub.status == "active",
-                    sa.or_(sub.connection_id.is_(None), sub.connection_id == ev.connection_id),
-                    ev.occurred_at >= sub.created_at,
-                )).where(ev.seq > start, ev.seq <= newest, ~sa.exists().where(
-                    HookDelivery.subscription_id == sub.id, HookDelivery.event_id == ev.id))
+                sa.select(ev.seq, ev.id, sub.id).join(sub, _subscribed()).where(
+                    ev.seq > start, ev.seq <= newest, ~sa.exists().where(
+                        HookDelivery.subscription_id == sub.id, HookDelivery.event_id == ev.id))
                 .order_by(ev.seq).limit(BATCH)).all()
             if rows:
-                pair = ["subscription_id", "event_id"]
-                db.execute(insert(HookDelivery).on_conflict_do_nothing(index_elements=pair), [
-                    {"id": "dlv_" + secrets.token_hex(12), "subscription_id": subscription_id, "event_id": event_id,
-                     "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now}
-                    for _, event_id, subscription_id in rows])
+                db.execute(insert(HookDelivery).on_conflict_do_nothing(index_elements=PAIR), [
+                    _delivery(event_id, subscription_id, now) for _, event_id, subscription_id in rows])
         complete = len(rows) < BATCH
         if complete and full and (now - cursor.mark_at).total_seconds() >= settle:
             # everything visible after the floor is dispatched: the mark seen `settle` ago becomes the floor
@@ -107,10 +106,50 @@ def make_deliveries(app: Flask) -> int:
     return len(rows)
 
 
+def deliver_new(app: Flask, event_ids: list[str]) -> int:
+    """Make and enqueue at once the deliveries of events just committed, without waiting for the relay's
+    next pass (the unique pair keeps that pass from making them again); how many were enqueued."""
+    now = utcnow()
+    made: dict[str, list[str]] = {}  # subscription -> its new deliveries
+    with app.extensions["bridge.sessions"]() as db:
+        insert = (postgresql.insert if db.bind.dialect.name == "postgresql" else sqlite.insert)
+        for start in range(0, len(event_ids), BATCH):
+            pairs = db.execute(sa.select(Event.id, HookSubscription.id).join(HookSubscription, _subscribed())
+                               .where(Event.id.in_(event_ids[start:start + BATCH]))).all()
+            if pairs:
+                for delivery_id, subscription_id in db.execute(insert(HookDelivery).values([
+                        {**_delivery(event_id, subscription_id, now), "enqueued_at": now}
+                        for event_id, subscription_id in pairs]).on_conflict_do_nothing(index_elements=PAIR)
+                        .returning(HookDelivery.id, HookDelivery.subscription_id)).all():
+                    made.setdefault(subscription_id, []).append(delivery_id)
+        db.commit()
+    groups = [ids[start:start + IN_GROUP] for ids in made.values() for start in range(0, len(ids), IN_GROUP)]
+    if groups and not _enqueue(app, groups):
+        with app.extensions["bridge.sessions"]() as db:  # the relay's next pass enqueues them
+            db.execute(sa.update(HookDelivery).where(HookDelivery.id.in_([i for g in groups for i in g]))
+                       .values(enqueued_at=None))
+            db.commit()
+        return 0
+    return sum(len(group) for group in groups)
+
+
+def _subscribed():
+    """The join of an event with the active subscriptions it matches (account, event name, connection,
+    made after the subscription)."""
+    sub, ev = HookSubscription, Event
+    return sa.and_(sub.account_id == ev.account_id, sub.event == ev.event, sub.status == "active",
+                   sa.or_(sub.connection_id.is_(None), sub.connection_id == ev.connection_id),
+                   ev.occurred_at >= sub.created_at)
+
+
+def _delivery(event_id: str, subscription_id: str, now) -> dict:
+    """A new pending delivery row, due now."""
+    return {"id": "dlv_" + secrets.token_hex(12), "subscription_id": subscription_id, "event_id": event_id,
+            "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now}
+
+
 def enqueue_due(app: Flask) -> int:
     """Enqueue a delivery job for each due pending delivery not already in the queue (one round)."""
-    from bridge.events.delivery import deliver_job
-
     now = utcnow()
     lost = now - timedelta(seconds=float(app.config.get("HOOK_LOST_AFTER_SECONDS", LOST_AFTER_SECONDS)))
     with app.extensions["bridge.sessions"]() as db:
@@ -125,12 +164,26 @@ def enqueue_due(app: Flask) -> int:
         db.execute(sa.update(HookDelivery).where(HookDelivery.seq.in_([seq for seq, _ in due])).values(
             enqueued_at=now).execution_options(synchronize_session=False))
         db.commit()
-    events = queue.get_queue(queue.EVENTS, app)
-    jobs = [Queue.prepare_data(deliver_job, args=(delivery_id,), timeout=JOB_TIMEOUT,
-                               job_id=f"{delivery_id}-{secrets.token_hex(4)}", result_ttl=RESULT_TTL,
-                               failure_ttl=FAILURE_TTL, description=f"hook delivery {delivery_id}")
-            for _, delivery_id in due]
-    with events.connection.pipeline() as pipe:  # lost here (Redis down): enqueued again after LOST_AFTER
-        events.enqueue_many(jobs, pipeline=pipe)
-        pipe.execute()
+    if not _enqueue(app, [[delivery_id] for _, delivery_id in due]):
+        return 0  # enqueued again after LOST_AFTER
     return len(due)
+
+
+def _enqueue(app: Flask, groups: list[list[str]]) -> bool:
+    """One job per group of deliveries on the `events` queue; False when Redis refused them."""
+    from bridge.events.delivery import deliver_group_job, deliver_job
+
+    events = queue.get_queue(queue.EVENTS, app)
+    jobs = [Queue.prepare_data(deliver_job if len(group) == 1 else deliver_group_job,
+                               args=(group[0] if len(group) == 1 else group,), timeout=JOB_TIMEOUT * len(group),
+                               job_id=f"{group[0]}-{len(group)}-{secrets.token_hex(4)}", result_ttl=RESULT_TTL,
+                               failure_ttl=FAILURE_TTL, description=f"hook delivery {group[0]} (of {len(group)})")
+            for group in groups]
+    try:
+        with events.connection.pipeline() as pipe:
+            events.enqueue_many(jobs, pipeline=pipe)
+            pipe.execute()
+    except redis.RedisError as exc:
+        log.warning("%d hook delivery jobs not enqueued (%s)", len(jobs), exc.__class__.__name__)
+        return False
+    return True

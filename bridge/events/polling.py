@@ -21,6 +21,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from bridge import errors
 from bridge.events import changes
+from bridge.events.inbound import common as inbound_common
+from bridge.events.inbound import jobs as inbound_jobs
 from bridge.ledgers import base
 from bridge.store.models import ChangeCheckpoint, Connection, utcnow
 from bridge.sync import queue
@@ -85,29 +87,40 @@ def poll(app: Flask, connection_id: str, now: datetime | None = None) -> int:
             log.info("poll of %s skipped: its change reader stayed busy", connection_id)
             return 0
         try:
-            emitted = changes.drain(app, connection_id, lock)  # webhook notices waiting for the reader
-        except errors.LedgerError as exc:
-            _failed(app, connection_id, exc)
-            return 0
-        with app.extensions["bridge.sessions"]() as db:
-            connection = db.get(Connection, connection_id)
-            if connection is None or connection.status not in changes.READABLE:
-                return emitted
-            row = db.get(ChangeCheckpoint, connection_id)
-            checkpoint = row.checkpoint if row is not None else None
-            db.expunge(connection)
-        now = now or utcnow()
-        since = _since(checkpoint)
-        adapter = adapter_for(app, connection)
-        try:
-            found, resume = adapter.changes_since(since, now)
-        except errors.LedgerError as exc:
-            _failed(app, connection_id, exc)
+            emitted = _poll_holding(app, connection_id, lock, now)
+        finally:
+            inbound_common.clear_queued(app, connection_id)
+    if inbound_jobs.waiting(app, connection_id):  # webhook notices stored while the poll held the reader
+        inbound_common.wake(app, [connection_id])
+    return emitted
+
+
+def _poll_holding(app: Flask, connection_id: str, lock, now: datetime | None) -> int:
+    """The poll, with the reader held: webhook notices waiting first, then the changes since the checkpoint."""
+    try:
+        emitted = inbound_jobs.apply_rows(app, connection_id, lock)  # webhook notices waiting
+    except errors.LedgerError as exc:
+        _failed(app, connection_id, exc)
+        return 0
+    with app.extensions["bridge.sessions"]() as db:
+        connection = db.get(Connection, connection_id)
+        if connection is None or connection.status not in changes.READABLE:
             return emitted
-        lock.extend(changes.LOCK_SECONDS, replace_ttl=True)
-        return emitted + changes.apply_changes(
-            app, connection, found, adapter,
-            before_commit=lambda db: _save(db, connection_id, checkpoint=resume, polled_at=now, last_error=None))
+        row = db.get(ChangeCheckpoint, connection_id)
+        checkpoint = row.checkpoint if row is not None else None
+        db.expunge(connection)
+    now = now or utcnow()
+    since = _since(checkpoint)
+    adapter = adapter_for(app, connection)
+    try:
+        found, resume = adapter.changes_since(since, now)
+    except errors.LedgerError as exc:
+        _failed(app, connection_id, exc)
+        return emitted
+    lock.extend(changes.LOCK_SECONDS, replace_ttl=True)
+    return emitted + changes.apply_changes(
+        app, connection, found, adapter,
+        before_commit=lambda db: _save(db, connection_id, checkpoint=resume, polled_at=now, last_error=None))
 
 
 def _since(checkpoint: str | None) -> str | None:

@@ -441,6 +441,7 @@ class InboundNotice(Base):
     __table_args__ = (
         sa.UniqueConstraint("connection_id", "dedupe_key"),
         sa.Index("ix_inbound_notices_pending", "processed_at", "enqueued_at"),
+        sa.Index("ix_inbound_notices_waiting", "connection_id", "processed_at"),
     )
     id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"),
                                     primary_key=True, autoincrement=True)
@@ -454,6 +455,8 @@ class InboundNotice(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    retry_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """After a failed read: not read again before this (the ledger's wait, else LOST_AFTER)."""
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(sa.Text)
 

@@ -8,7 +8,7 @@ from bridge import settings
 from bridge.ledgers import base
 from bridge.store.models import Connection
 from bridge.sync import queue
-from bridge.sync.limits import Limiter
+from bridge.sync.limits import MAX_SLEEP_SECONDS, Limiter
 from bridge.sync.redaction import redacting
 from bridge.sync.tokens import ConnectionTokens
 
@@ -28,24 +28,26 @@ def oauth_for(app: Flask, provider: str) -> base.OAuthProvider:
     return base.load(provider).OAuth(ledger_settings(app, provider))
 
 
-def limiter_for(app: Flask, connection: Connection) -> Limiter:
+def limiter_for(app: Flask, connection: Connection, max_sleep: float = MAX_SLEEP_SECONDS) -> Limiter:
     """The connection's share of its ledger's limits."""
-    return limiter_for_id(app, connection.id, connection.provider)
+    return limiter_for_id(app, connection.id, connection.provider, max_sleep)
 
 
-def limiter_for_id(app: Flask, connection_id: str, provider: str) -> Limiter:
+def limiter_for_id(app: Flask, connection_id: str, provider: str, max_sleep: float = MAX_SLEEP_SECONDS) -> Limiter:
     """A connection's limiter by id (RATE_LIMIT_TIME_SCALE: benchmarks against a scaled sandbox only)."""
     adapter = base.load(provider).Adapter
     return Limiter(queue.connection(app), connection_id, adapter.RATE_LIMITS, adapter.CONCURRENT_REQUESTS,
-                   time_scale=float(app.config.get("RATE_LIMIT_TIME_SCALE", 1.0)),
+                   max_sleep=max_sleep, time_scale=float(app.config.get("RATE_LIMIT_TIME_SCALE", 1.0)),
                    reserve=getattr(adapter, "BATCH_RESERVE", None))
 
 
-def adapter_for(app: Flask, connection: Connection, record=None, after_uncertain: bool = False) -> base.Ledger:
-    """A ledger adapter bound to the connection's tenant, tokens and mapping."""
+def adapter_for(app: Flask, connection: Connection, record=None, after_uncertain: bool = False,
+                max_sleep: float = MAX_SLEEP_SECONDS) -> base.Ledger:
+    """A ledger adapter bound to the connection's tenant, tokens and mapping; a call waits up to `max_sleep`
+    seconds for its rate-limit slot, else raises LedgerRateLimited."""
     package = base.load(connection.provider)
     provider_settings = ledger_settings(app, connection.provider)
-    limiter = limiter_for(app, connection)
+    limiter = limiter_for(app, connection, max_sleep)
     context = base.Context(
         tenant_id=connection.tenant_id,
         tokens=ConnectionTokens(app, connection.id, package.OAuth(provider_settings)),

@@ -60,20 +60,18 @@ def make_worker(app: Flask, cls=AppWorker, queues=queue.QUEUES, **kwargs) -> App
     return worker
 
 
-class EmbeddedRuntime:
-    """Worker threads plus the relay (and RQ's scheduler) in this process."""
+class ThreadWorkers:
+    """Worker threads, each restarted if its worker quits on an error (Redis gone a while)."""
 
-    def __init__(self, app: Flask, workers: int = 1):
+    def __init__(self, app: Flask, count: int):
         self.app = app
-        self.count = workers
+        self.count = count
         self.workers: list[ThreadWorker] = []
-        scheduler = RQScheduler([queue.get_queue(n, app) for n in queue.QUEUES], connection=queue.connection(app))
-        self.relay = Relay(app, scheduler=scheduler)
         self.threads: list[threading.Thread] = []
         self.stopping = threading.Event()
 
     def _supervise(self) -> None:
-        """Run a worker; if it quits on an error (Redis gone a while), start a new one."""
+        """Run a worker; if it quits, start a new one shortly."""
         while not self.stopping.is_set():
             worker = None
             try:
@@ -81,31 +79,57 @@ class EmbeddedRuntime:
                 self.workers.append(worker)
                 worker.work(with_scheduler=False, logging_level="WARNING")
             except Exception as exc:  # Redis gone, or the worker loop failed: start afresh shortly
-                log.warning("embedded worker stopped (%s); restarting", exc)
+                log.warning("worker thread stopped (%s); restarting", exc)
             finally:
                 if worker in self.workers:
                     self.workers.remove(worker)
             self.stopping.wait(1.0)
+
+    def start(self) -> "ThreadWorkers":
+        """Start the threads."""
+        for index in range(self.count):
+            thread = threading.Thread(target=self._supervise, name=f"bridge-worker-{index}", daemon=True)
+            thread.start()
+            self.threads.append(thread)
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Ask every worker to stop after its job and wait for the threads."""
+        self.stopping.set()
+        for worker in list(self.workers):
+            worker._stop_requested = True
+        for thread in self.threads:
+            thread.join(timeout)
+
+
+class EmbeddedRuntime:
+    """Worker threads plus the relay (and RQ's scheduler) in this process."""
+
+    def __init__(self, app: Flask, workers: int = 1):
+        self.app = app
+        self.pool = ThreadWorkers(app, workers)
+        scheduler = RQScheduler([queue.get_queue(n, app) for n in queue.QUEUES], connection=queue.connection(app))
+        self.relay = Relay(app, scheduler=scheduler)
+        self.relay_thread: threading.Thread | None = None
+
+    @property
+    def workers(self) -> list[ThreadWorker]:
+        """The running workers."""
+        return self.pool.workers
 
     def start(self) -> "EmbeddedRuntime":
         """Start the threads."""
         from bridge.sync.reconcile_schedule import start_ticking
 
         start_ticking(self.app)
-        for index in range(self.count):
-            thread = threading.Thread(target=self._supervise, name=f"bridge-worker-{index}", daemon=True)
-            thread.start()
-            self.threads.append(thread)
-        relay_thread = threading.Thread(target=self.relay.run, name="relay", daemon=True)
-        relay_thread.start()
-        self.threads.append(relay_thread)
+        self.pool.start()
+        self.relay_thread = threading.Thread(target=self.relay.run, name="relay", daemon=True)
+        self.relay_thread.start()
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
         """Ask every thread to stop and wait for them."""
-        self.stopping.set()
         self.relay.stop()
-        for worker in list(self.workers):
-            worker._stop_requested = True
-        for thread in self.threads:
-            thread.join(timeout)
+        self.pool.stop(timeout)
+        if self.relay_thread is not None:
+            self.relay_thread.join(timeout)

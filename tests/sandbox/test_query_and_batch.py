@@ -42,6 +42,16 @@ def test_in_like_and_escaped_quote(qbo, invoices):
     assert len(response["Customer"]) == 1
 
 
+def test_id_conditions_answer_only_those_objects_with_the_other_conditions_applied(qbo, invoices):
+    ids = {i["DocNumber"]: i["Id"] for i in qbo.query("select * from Invoice")[1]["Invoice"]}
+    response = qbo.query(f"select * from Invoice where Id IN ('{ids['Q-1']}', '{ids['Q-4']}', '99999')")[1]
+    assert [i["DocNumber"] for i in response["Invoice"]] == ["Q-1", "Q-4"]
+    response = qbo.query(f"select * from Invoice where Id IN ('{ids['Q-1']}', '{ids['Q-2']}') AND TotalAmt > '15'")[1]
+    assert [i["DocNumber"] for i in response["Invoice"]] == ["Q-2"]
+    assert qbo.query(f"select * from Invoice where Id = '{ids['Q-3']}'")[1]["Invoice"][0]["DocNumber"] == "Q-3"
+    assert qbo.query("select * from Invoice where Id = '99999'")[1] == {}
+
+
 def test_orderby_startposition_maxresults(qbo, invoices):
     response = qbo.query("select * from Invoice ORDERBY TotalAmt DESC STARTPOSITION 2 MAXRESULTS 2")[1]
     assert [i["TotalAmt"] for i in response["Invoice"]] == [D("30.00"), D("20.00")]

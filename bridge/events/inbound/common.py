@@ -1,4 +1,5 @@
-"""What every inbound webhook shares: HMAC checks, notices, one stored row per connection, one job per row."""
+"""What every inbound webhook shares: HMAC checks, notices, one stored row per connection, one waiting job
+per connection."""
 
 from __future__ import annotations
 
@@ -27,6 +28,9 @@ LISTENING = ("active", "paused")
 MAX_NOTICES = 1000
 """Notices kept from one delivery for one connection (QBO and Xero send far fewer); the rest are
 left to the polling fallback."""
+QUEUED_SECONDS = 60
+"""A connection's "a reader will look" flag lasts this long at most (a lost job's flag goes; the sweep wakes
+its rows)."""
 JOB_TIMEOUT = 300
 RESULT_TTL = 3600
 FAILURE_TTL = 7 * 24 * 3600
@@ -79,8 +83,8 @@ def connections_for(db, provider: str, tenant_ids) -> dict[str, list[str]]:
 
 
 def record(app: Flask, db, provider: str, per_connection: dict[str, list[dict]], dedupe_key: str) -> list[int]:
-    """Store each connection's notices once per delivery (a replay inserts nothing), commit, and enqueue
-    one job per new row; returns the new rows' ids. Redis being down loses nothing: the sweep enqueues."""
+    """Store each connection's notices once per delivery (a replay inserts nothing), commit, and wake the
+    connections' apply jobs; returns the new rows' ids. Redis being down loses nothing: the sweep wakes them."""
     now = utcnow()
     rows = [{"provider": provider, "connection_id": connection_id, "dedupe_key": dedupe_key,
              "notices": unique(notices), "received_at": now, "enqueued_at": now, "attempts": 0}
@@ -88,12 +92,12 @@ def record(app: Flask, db, provider: str, per_connection: dict[str, list[dict]],
     if not rows:
         return []
     insert = (postgresql.insert if db.bind.dialect.name == "postgresql" else sqlite.insert)(InboundNotice)
-    ids = list(db.execute(insert.values(rows).on_conflict_do_nothing(
-        index_elements=["connection_id", "dedupe_key"]).returning(InboundNotice.id)).scalars())
+    stored = db.execute(insert.values(rows).on_conflict_do_nothing(
+        index_elements=["connection_id", "dedupe_key"]).returning(InboundNotice.id, InboundNotice.connection_id)).all()
     db.commit()
-    if ids:
-        enqueue(app, ids)
-    return ids
+    if stored:
+        wake(app, sorted({row.connection_id for row in stored}))
+    return [row.id for row in stored]
 
 
 def receive_signed_json(app: Flask, provider: str, key: str | None, signature: str | None, raw: bytes,
@@ -119,23 +123,41 @@ def receive_signed_json(app: Flask, provider: str, key: str | None, signature: s
     record(app, db, provider, per_connection, delivery_key(raw))
 
 
-def enqueue(app: Flask, notice_ids: list[int]) -> bool:
-    """One apply job per stored row on the `events` queue; on a Redis failure the rows wait for the sweep."""
-    from bridge.events.inbound.jobs import apply_notices_job
+def _queued_key(connection_id: str) -> str:
+    return f"bridge:inbound:{connection_id}:queued"
+
+
+def clear_queued(app: Flask, connection_id: str) -> None:
+    """Say the connection's reader has read what was stored: rows stored from now on wake another job."""
+    queue.connection(app).delete(_queued_key(connection_id))
+
+
+def wake(app: Flask, connection_ids: list[str], force: bool = False) -> bool:
+    """Enqueue an apply job on the `events` queue for each connection that has none waiting (`force`: even
+    if it has); on a Redis failure the connections' rows wait for the sweep."""
+    from bridge.events.inbound.jobs import apply_connection_job
 
     events = queue.get_queue(queue.EVENTS, app)
-    jobs = [Queue.prepare_data(apply_notices_job, args=(notice_id,), timeout=JOB_TIMEOUT,
-                               job_id=f"inbound-{notice_id}-{secrets.token_hex(4)}", result_ttl=RESULT_TTL,
-                               failure_ttl=FAILURE_TTL, description=f"inbound notices {notice_id}")
-            for notice_id in notice_ids]
     try:
-        with events.connection.pipeline() as pipe:
-            events.enqueue_many(jobs, pipeline=pipe)
-            pipe.execute()
+        fresh = [connection_id for connection_id in connection_ids
+                 if events.connection.set(_queued_key(connection_id), 1, nx=not force, ex=QUEUED_SECONDS) or force]
+        jobs = [Queue.prepare_data(apply_connection_job, args=(connection_id,), timeout=JOB_TIMEOUT,
+                                   job_id=f"inbound-{connection_id}-{secrets.token_hex(4)}", result_ttl=RESULT_TTL,
+                                   failure_ttl=FAILURE_TTL, description=f"inbound notices of {connection_id}")
+                for connection_id in fresh]
+        if jobs:
+            with events.connection.pipeline() as pipe:
+                events.enqueue_many(jobs, pipeline=pipe)
+                pipe.execute()
         return True
     except redis.RedisError as exc:
-        log.warning("inbound notices %s not enqueued (%s): the sweep will", notice_ids, exc.__class__.__name__)
+        log.warning("inbound notices of %s not enqueued (%s): the sweep will", connection_ids, exc.__class__.__name__)
+        try:
+            events.connection.delete(*(_queued_key(connection_id) for connection_id in connection_ids))
+        except redis.RedisError:
+            pass  # the flags expire by themselves
         with app.extensions["bridge.sessions"]() as db:
-            db.execute(sa.update(InboundNotice).where(InboundNotice.id.in_(notice_ids)).values(enqueued_at=None))
+            db.execute(sa.update(InboundNotice).where(InboundNotice.connection_id.in_(connection_ids),
+                                                      InboundNotice.processed_at.is_(None)).values(enqueued_at=None))
             db.commit()
         return False

@@ -217,13 +217,22 @@ def _fixed_object(call: Call, body: dict) -> dict:
     return out
 
 
-def company_objects(call: Call, entity: str) -> list[dict]:
-    """Rendered objects of an entity, for queries and the ledger."""
+def company_objects(call: Call, entity: str, ids: set[str] | None = None) -> list[dict]:
+    """Rendered objects of an entity, for queries and the ledger (only those of `ids`, when given)."""
     if entity == "CompanyInfo":
         return [_fixed_object(call, call.realm.company)]
     if entity == "Preferences":
         return [_fixed_object(call, call.realm.preferences)]
-    return [render(call.realm, record) for record in call.realm.live(entity)]
+    return [render(call.realm, record) for record in call.realm.live(entity) if ids is None or record.id in ids]
+
+
+def _ids_wanted(parsed) -> set[str] | None:
+    """The Ids a query is limited to (`Id = x` or `Id IN (...)` among its conditions), else None: only
+    those objects need rendering."""
+    for condition in parsed.conditions:
+        if condition.prop.lower() == "id" and condition.op.lower() in ("=", "in"):
+            return {str(value) for value in condition.values}
+    return None
 
 
 def run_query(call: Call, text: str) -> dict:
@@ -233,7 +242,8 @@ def run_query(call: Call, text: str) -> dict:
     entity = names.get(parsed.entity.lower())
     if entity is None:
         raise errors.query_invalid(f"Entity '{parsed.entity}' is not queryable")
-    objects = company_objects(call, entity)
+    ids = _ids_wanted(parsed) if entity in KINDS else None
+    objects = company_objects(call, entity, ids)
     known = {"Id", "SyncToken", "MetaData"} | {key for obj in objects for key in obj}
     if entity in KINDS:
         known |= set(KINDS[entity].fields) | set(KINDS[entity].read_only)
