@@ -442,7 +442,7 @@ def main() -> None:
     print(f"machine: {info['nproc']} cores, {info['cpu']}, {info['memory_gib']} GiB; {datetime.now().isoformat(timespec='seconds')}; "
           f"{args.workers} worker processes, {args.web_workers} gunicorn workers; logs in {bench.tmp}")
     print(f"webhooks: {hooks['payments']} payments at {hooks['rate_sent']:.1f}/s in QuickBooks + FreshBooks "
-          f"(FreshBooks hidden limit: {args.freshbooks_per_minute or 'off'}/min)")
+          f"(FreshBooks hidden limit: {f'{args.freshbooks_per_minute}/min' if args.freshbooks_per_minute else 'off'})")
     print(f"  webhook arrival -> hook delivery: p50 {seconds(hooks['webhook_to_delivery'], 0.5)}, "
           f"p99 {seconds(hooks['webhook_to_delivery'], 0.99)}, max {seconds(hooks['webhook_to_delivery'], 1.0)} "
           f"(target p99 <= 1000 ms)")
