@@ -294,6 +294,26 @@ def test_deliveries_redis_refused_at_once_are_enqueued_by_the_relay(app, client,
     assert dispatch.dispatch(app) == 1 and queue.get_queue(queue.EVENTS, app).count == 1
 
 
+def test_finished_deliveries_are_pruned_after_thirty_days_and_pending_ones_kept(app, client, api_key, receiver):
+    subscribe(client, api_key, receiver.url(), "invoice.paid")
+    for n in range(3):
+        events.publish(app, account_id=account_of(client, api_key), event="invoice.paid", data={"external_id": f"x{n}"})
+    dispatch.dispatch(app)
+    with app.extensions["bridge.sessions"]() as db:
+        old, pending, recent = db.execute(sa.select(HookDelivery).order_by(HookDelivery.seq)).scalars().all()
+        month_ago = utcnow() - timedelta(days=31)
+        old.status, old.created_at = "delivered", month_ago
+        pending.created_at = month_ago  # still being retried: kept whatever its age
+        recent.status = "delivered"
+        db.commit()
+        old_id = old.id
+    assert dispatch.prune(app) == 1
+    with app.extensions["bridge.sessions"]() as db:
+        left = db.execute(sa.select(HookDelivery.id, HookDelivery.status)).all()
+    assert len(left) == 2 and old_id not in {row.id for row in left}
+    assert dispatch.prune(app) == 0
+
+
 def test_a_lost_delivery_job_is_enqueued_again(app, client, api_key, receiver):
     app.config["HOOK_LOST_AFTER_SECONDS"] = 0.2
     subscribe(client, api_key, receiver.url(), "invoice.paid")

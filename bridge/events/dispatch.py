@@ -41,6 +41,11 @@ RESCAN_SECONDS = 2.0
 """How often a round reads every event after the floor again, not only the newest."""
 LOST_AFTER_SECONDS = 120
 """A delivery enqueued this long ago and neither claimed nor finished is enqueued again."""
+KEEP_FINISHED = timedelta(days=30)
+"""Finished deliveries are kept this long (GET /v1/hooks shows their outcome), then pruned."""
+PRUNE_EVERY_SECONDS = 3600
+PRUNE_KEY = "bridge:hooks:prune"
+PRUNE_BATCH = 1000
 JOB_TIMEOUT = 60
 IN_GROUP = 10
 """New deliveries of one hook handed to one job (a slow target holds back only its own)."""
@@ -49,7 +54,10 @@ FAILURE_TTL = 7 * 24 * 3600
 
 
 def dispatch(app: Flask) -> int:
-    """One pass: make the deliveries new events call for, then enqueue the due ones; how many were enqueued."""
+    """One pass: make the deliveries new events call for, then enqueue the due ones; how many were enqueued.
+    Finished deliveries past KEEP_FINISHED are pruned once every PRUNE_EVERY_SECONDS."""
+    if queue.connection(app).set(PRUNE_KEY, 1, nx=True, ex=PRUNE_EVERY_SECONDS):
+        prune(app)
     for _ in range(ROUNDS):
         if make_deliveries(app) < BATCH:
             break
@@ -146,6 +154,22 @@ def _delivery(event_id: str, subscription_id: str, now) -> dict:
     """A new pending delivery row, due now."""
     return {"id": "dlv_" + secrets.token_hex(12), "subscription_id": subscription_id, "event_id": event_id,
             "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now}
+
+
+def prune(app: Flask, now=None) -> int:
+    """Delete deliveries that ended (delivered, gone, cancelled, failed) more than KEEP_FINISHED ago, a
+    batch at a time; how many went. Their events are far below the dispatcher's floor: none is made again."""
+    before = (now or utcnow()) - KEEP_FINISHED
+    pruned = 0
+    with app.extensions["bridge.sessions"]() as db:
+        while seqs := db.execute(sa.select(HookDelivery.seq).where(
+                HookDelivery.status != "pending", HookDelivery.created_at < before).limit(PRUNE_BATCH)).scalars().all():
+            db.execute(sa.delete(HookDelivery).where(HookDelivery.seq.in_(seqs)))
+            db.commit()
+            pruned += len(seqs)
+    if pruned:
+        log.info("pruned %d finished hook deliveries", pruned)
+    return pruned
 
 
 def enqueue_due(app: Flask) -> int:

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 
 from bridge.events import changes
+from bridge.events.inbound.common import LISTENING, clear_queued, wake
 from bridge.store.models import Connection, InboundNotice, utcnow
 from bridge.sync import queue
 
@@ -26,7 +27,6 @@ log = logging.getLogger(__name__)
 REPEATABLE = frozenset({"freshbooks"})
 """Ledgers whose identical delivery may announce a new change (no event id or time in it): their
 dedupe key is released once the row is applied, so only replays of a pending delivery collapse."""
-LISTENING = ("active", "paused")
 LOST_AFTER_SECONDS = 120
 """A row woken this long ago and not applied (job lost, or failed) is woken again."""
 MAX_ATTEMPTS = 8
@@ -56,8 +56,6 @@ def apply_notices_job(notice_id: int) -> int:
 def apply_pending(app: Flask, connection_id: str) -> int:
     """Apply the connection's waiting rows under its change reader, unless another worker holds it; how
     many events were recorded. Raises when the ledger could not be read (the rows wait for the sweep)."""
-    from bridge.events.inbound.common import clear_queued
-
     emitted = 0
     while True:
         with changes.reader(app, connection_id) as lock:
@@ -151,8 +149,6 @@ def schedule(app: Flask) -> None:
 def sweep(app: Flask) -> int:
     """Wake the connections of rows never woken, lost or failed (up to MAX_ATTEMPTS), and prune old rows;
     how many rows were woken."""
-    from bridge.events.inbound.common import wake
-
     now = utcnow()
     lost = now - timedelta(seconds=app.config.get("INBOUND_LOST_AFTER_SECONDS", LOST_AFTER_SECONDS))
     with app.extensions["bridge.sessions"]() as db:
