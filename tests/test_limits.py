@@ -177,3 +177,53 @@ def test_without_batches_single_calls_get_the_whole_allowance(app):
             break
     assert taken == 10
     assert limiter.free("request") == 0
+
+
+def take_until_refused(limiter: Limiter, most: int = 100) -> int:
+    """Slots taken at once (no waiting) before the limiter refuses one."""
+    for taken in range(most):
+        try:
+            with limiter.slot(max_sleep=0):
+                pass
+        except errors.LedgerRateLimited:
+            return taken
+    return most
+
+
+def test_a_429_without_retry_after_teaches_a_pace_the_window_then_keeps(app):
+    # a one-minute window on a clock 60 times faster: 1 s (plus padding) in real time
+    limiter = Limiter(queue.connection(app), "con_learn", {}, learn=60.0, time_scale=60.0)
+    assert take_until_refused(limiter, 20) == 20  # nothing published, nothing learned: no pacing
+    limiter.observe(429, {})  # the ledger's hidden limit, met after 20 requests
+    assert take_until_refused(limiter) == 0  # a short pause, not the 60 s blind wait
+    assert queue.connection(app).pttl("bridge:rate:con_learn:blocked") <= 1000
+    time.sleep(1.3)  # the pause and the window have passed
+    assert take_until_refused(limiter) == 18  # 90 % of what the window held when the 429 came
+    assert 3500 < queue.connection(app).ttl("bridge:rate:con_learn:learned-limit") <= 3600
+
+
+def test_a_429_after_few_requests_or_with_retry_after_waits_as_told_and_learns_nothing(app):
+    redis_ = queue.connection(app)
+    limiter = Limiter(redis_, "con_few", {}, learn=60.0, time_scale=60.0)
+    assert take_until_refused(limiter, 3) == 3
+    limiter.observe(429, {})  # someone else used the allowance: three requests tell nothing
+    assert redis_.get("bridge:rate:con_few:learned-limit") is None
+    assert redis_.pttl("bridge:rate:con_few:blocked") > 59_000  # the plain wait
+    told = Limiter(redis_, "con_told", {}, learn=60.0, time_scale=60.0)
+    assert take_until_refused(told, 20) == 20
+    told.observe(429, {"Retry-After": "7"})
+    assert redis_.get("bridge:rate:con_told:learned-limit") is None
+    assert 6000 < redis_.pttl("bridge:rate:con_told:blocked") <= 7000
+
+
+def test_a_learned_limit_only_goes_down_until_it_is_forgotten(app):
+    redis_ = queue.connection(app)
+    limiter = Limiter(redis_, "con_down", {}, learn=60.0, time_scale=60.0)
+    take_until_refused(limiter, 30)
+    limiter.observe(429, {})
+    assert int(redis_.get("bridge:rate:con_down:learned-limit")) == 27
+    redis_.delete("bridge:rate:con_down:blocked")
+    time.sleep(1.2)
+    assert take_until_refused(limiter) == 27
+    limiter.observe(429, {})  # met again: the user's own use of the ledger shares the allowance
+    assert int(redis_.get("bridge:rate:con_down:learned-limit")) == 24

@@ -154,6 +154,8 @@ class Ledger:
     """Published request limits per connection: window name -> (requests, seconds)."""
     CONCURRENT_REQUESTS = 0
     """Published cap on requests in flight per connection (0: none)."""
+    LEARNED_LIMIT_SECONDS: float | None = None
+    """A ledger that publishes no limit: the window (seconds) over which a 429 teaches the bridge one."""
     BATCH_MAX = 0
     """Most invoices one batch call may carry (0: the ledger has no batch writes)."""
     BATCH_RESERVE: tuple[str, str] | None = None

@@ -38,7 +38,7 @@ def limiter_for_id(app: Flask, connection_id: str, provider: str, max_sleep: flo
     adapter = base.load(provider).Adapter
     return Limiter(queue.connection(app), connection_id, adapter.RATE_LIMITS, adapter.CONCURRENT_REQUESTS,
                    max_sleep=max_sleep, time_scale=float(app.config.get("RATE_LIMIT_TIME_SCALE", 1.0)),
-                   reserve=getattr(adapter, "BATCH_RESERVE", None))
+                   reserve=getattr(adapter, "BATCH_RESERVE", None), learn=adapter.LEARNED_LIMIT_SECONDS)
 
 
 def adapter_for(app: Flask, connection: Connection, record=None, after_uncertain: bool = False,

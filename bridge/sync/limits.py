@@ -73,13 +73,16 @@ class Limiter:
 
     def __init__(self, connection: redis.Redis, connection_id: str, windows: dict[str, tuple[int, float]],
                  concurrent: int = 0, max_sleep: float = MAX_SLEEP_SECONDS, time_scale: float = 1.0,
-                 reserve: tuple[str, str] | None = None):
+                 reserve: tuple[str, str] | None = None, learn: float | None = None):
         """`windows`: name -> (requests, seconds), e.g. {"second": (10, 1.0), "minute": (500, 60.0)}.
 
         `time_scale` > 1 shrinks every window (benchmarks against a sandbox running on scaled time).
         `reserve` = (window, batch window): while batches are being formed (`batching()`), single calls
         leave in `window` as many requests as `batch window` still allows, so batch calls always find
         their place (QBO: 500 calls/min of which up to 40 are batches of 30).
+        `learn` (seconds) is for a ledger that publishes no limit: requests are counted over that window,
+        and a 429 without Retry-After after LEARN_FLOOR of them sets a limit a little under the count
+        (kept LEARNED_SECONDS), which the window then keeps to instead of meeting 429s again.
         """
         self.redis = connection
         self.time_scale = time_scale
@@ -88,12 +91,18 @@ class Limiter:
         self.reserve = reserve
         self.concurrent = concurrent
         self.max_sleep = max_sleep
+        self.learn = learn
         self.script = connection.register_script(TAKE_SLOT)
 
     def _windows_for(self, kind: str) -> dict[str, tuple[int, float]]:
-        """Every window applies to every request; `batch-*` windows only to batch calls."""
-        return {name: window for name, window in self.windows.items()
-                if not name.startswith("batch") or kind == "batch"}
+        """Every window applies to every request; `batch-*` windows only to batch calls; the learned one
+        (unbounded until a 429 taught it) to all."""
+        windows = {name: window for name, window in self.windows.items()
+                   if not name.startswith("batch") or kind == "batch"}
+        if self.learn:
+            learned = self.redis.get(f"{self.prefix}:learned-limit")
+            windows[LEARNED_WINDOW] = (int(learned) if learned else UNBOUNDED, self.learn)
+        return windows
 
     def _try(self, member: str, kind: str, now_ms: int | None = None) -> float:
         """Take a slot at `now_ms` (default: now), or say how many seconds until one may be free."""
@@ -162,10 +171,39 @@ class Limiter:
             self.redis.set(key, 1, px=milliseconds)
 
     def observe(self, status: int, headers) -> None:
-        """Learn from the ledger's answer: a 429 blocks the connection for its Retry-After."""
-        if status == 429:
-            self.block(retry_after_seconds(headers))
+        """Learn from the ledger's answer: a 429 blocks the connection for its Retry-After, or (a ledger
+        whose limit is learned, no Retry-After) sets the pace the window keeps from now on."""
+        if status != 429:
+            return
+        if self.learn and (headers or {}).get("Retry-After") is None and self._learn():
+            self.block(LEARNED_PAUSE_SECONDS)
+            return
+        self.block(retry_after_seconds(headers))
 
+    def _learn(self) -> int | None:
+        """Set the learned limit from the requests in its window (never raising it); None when too few
+        were made to tell (someone else used the allowance)."""
+        window = self._span_ms(self.learn)
+        made = self.redis.zcount(f"{self.prefix}:{LEARNED_WINDOW}", time.time() * 1000 - window, "+inf")
+        if made < LEARN_FLOOR:
+            return None
+        known = self.redis.get(f"{self.prefix}:learned-limit")
+        limit = max(LEARN_FLOOR, int(made * LEARN_MARGIN))
+        limit = min(limit, int(known)) if known else limit
+        self.redis.set(f"{self.prefix}:learned-limit", limit, ex=LEARNED_SECONDS)
+        return limit
+
+
+LEARNED_WINDOW = "learned"
+UNBOUNDED = 1 << 30
+LEARN_FLOOR = 10
+"""Fewer requests than this in the window before a 429 teach nothing: the plain wait applies."""
+LEARN_MARGIN = 0.9
+"""The learned limit, as a share of the requests the window held when the 429 came."""
+LEARNED_SECONDS = 3600
+"""A learned limit is forgotten after this long, so a raised one is found again."""
+LEARNED_PAUSE_SECONDS = 1.0
+"""The pause after a 429 that taught a limit (the learned window then spaces the requests)."""
 
 DEFAULT_429_WAIT = 60.0
 """Wait after a 429 that names no Retry-After (QBO documents 60 s)."""

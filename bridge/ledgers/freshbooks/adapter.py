@@ -46,6 +46,7 @@ class Adapter(Ledger):
                     "tenant_info", "draft_invoices", "lookup_before_create", "notes")
     RATE_LIMITS = facts.RATE_LIMITS
     CONCURRENT_REQUESTS = facts.CONCURRENT_REQUESTS
+    LEARNED_LIMIT_SECONDS = facts.LEARNED_LIMIT_SECONDS
     BATCH_MAX = facts.BATCH_MAX
 
     def __init__(self, context: Context, client: Client | None = None):

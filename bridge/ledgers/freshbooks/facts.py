@@ -87,6 +87,8 @@ fb/active_deleted"""
 # --- Limits, idempotency (facts §3.3) -------------------------------------------------------------
 RATE_LIMITS: dict[str, tuple[int, float]] = {}
 """None published: the bridge adapts on 429 instead of pacing to a window. [U]"""
+LEARNED_LIMIT_SECONDS = 60.0
+"""[C] The window a 429 teaches a limit over (integrators report per-minute throttling; unpublished [U])."""
 CONCURRENT_REQUESTS = 2
 """[C] FreshBooks publishes no concurrency cap and has no optimistic locking (PUT is last-write-wins):
 two requests in flight per connection keeps a bulk backfill moving while leaving room for the user's
