@@ -150,7 +150,6 @@ def apply_changes(app: Flask, connection: Connection, changes: list[Change], ada
         db.commit()
     if events:
         dispatch.deliver_new(app, event_ids)  # REST hooks now, not at the relay's next pass
-        queue.wake_relay(app)
         log.info("connection %s: %d ledger change events from %d changes", connection.id, len(events), len(changes))
     return len(events)
 

@@ -140,7 +140,7 @@ def wake(app: Flask, connection_ids: list[str], force: bool = False) -> bool:
     events = queue.get_queue(queue.EVENTS, app)
     try:
         fresh = [connection_id for connection_id in connection_ids
-                 if events.connection.set(_queued_key(connection_id), 1, nx=not force, ex=QUEUED_SECONDS) or force]
+                 if events.connection.set(_queued_key(connection_id), 1, nx=not force, ex=QUEUED_SECONDS)]
         jobs = [Queue.prepare_data(apply_connection_job, args=(connection_id,), timeout=JOB_TIMEOUT,
                                    job_id=f"inbound-{connection_id}-{secrets.token_hex(4)}", result_ttl=RESULT_TTL,
                                    failure_ttl=FAILURE_TTL, description=f"inbound notices of {connection_id}")
